@@ -1,0 +1,45 @@
+package ai.dstack.agent.spi;
+
+import java.util.List;
+import java.util.Optional;
+import org.pf4j.ExtensionPoint;
+
+/**
+ * A vendor's accelerators: find them, say how a container gets some of them, report their health.
+ * The core allocates ids among tasks; the plugin never keeps task state.
+ */
+public interface AcceleratorPlugin extends ExtensionPoint {
+    /** Vendor key: {@code nvidia}, {@code amd}, {@code intel}, {@code tenstorrent}. */
+    String vendor();
+
+    /** Tie-break rank when two vendors have as many devices; lower wins (nvidia 0, amd 1, intel 2, tenstorrent 3). */
+    int priority();
+
+    /** Finds the vendor's devices now; failures are reported inside the result, never thrown. */
+    Fingerprint fingerprint(HostContext host);
+
+    /** How to give a container the devices with these resource ids ({@code gpu_devices} empty). */
+    ContainerEdits reserve(List<Device> devices, HostContext host);
+
+    /** Health findings for the given devices; empty when all pass or the vendor has no health source. */
+    default List<HealthIncident> health(List<Device> devices, HostContext host) {
+        return List.of();
+    }
+
+    /** Live figures per device, where the vendor tool gives them; empty otherwise. */
+    default List<DeviceStats> stats(List<Device> devices, HostContext host) {
+        return List.of();
+    }
+
+    /** The resource ids an existing container holds, read from its configuration (agent restart). */
+    List<String> recover(ContainerView container);
+
+    /**
+     * Called when the engine refused to start a container made with {@link #reserve}: other edits to
+     * recreate it with, or empty when a retry would not help (NVIDIA: retry without {@code display}
+     * when {@code /dev/nvidia-modeset} is missing).
+     */
+    default Optional<ContainerEdits> retryAfterStartFailure(List<Device> devices, String engineError, HostContext host) {
+        return Optional.empty();
+    }
+}
