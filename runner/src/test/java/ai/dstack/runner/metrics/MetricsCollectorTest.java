@@ -50,8 +50,8 @@ class MetricsCollectorTest {
         // recorded in dstack-local/base:bookworm: /proc/self/cgroup names /docker/<id>, which is the mount root
         SystemMetrics m = collect(recorded("v1-docker"));
         assertThat(m.cpuUsageMicro()).isEqualTo(39685153 / 1000);
-        assertThat(m.memoryUsageBytes()).isEqualTo(1417216);
-        assertThat(m.memoryWorkingSetBytes()).isEqualTo(1417216 - 16384);
+        assertThat(m.memoryUsageBytes()).isEqualTo(1515520);
+        assertThat(m.memoryWorkingSetBytes()).isEqualTo(1515520 - 16384);
     }
 
     @Test
