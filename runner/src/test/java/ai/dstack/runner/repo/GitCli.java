@@ -11,6 +11,23 @@ final class GitCli {
     private GitCli() {
     }
 
+    /** A bare {@code tmp/origin.git} and its clone {@code tmp/work} (main as default branch); returns the clone. */
+    static Path originAndWorkClone(Path tmp) throws IOException, InterruptedException {
+        Path origin = tmp.resolve("origin.git");
+        git(tmp, "init", "-q", "--bare", origin.toString());
+        git(origin, "symbolic-ref", "HEAD", "refs/heads/main");
+        Path work = tmp.resolve("work");
+        git(tmp, "clone", "-q", origin.toString(), work.toString());
+        return work;
+    }
+
+    /** Stages everything in {@code work}, commits it and pushes main. */
+    static void commitAndPush(Path work, String message) throws IOException, InterruptedException {
+        git(work, "add", "-A");
+        git(work, "commit", "-qm", message);
+        git(work, "push", "-q", "origin", "main");
+    }
+
     /** Runs {@code git args…} in {@code dir} and returns its stdout; fails on a non-zero exit. */
     static String git(Path dir, String... args) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>(List.of("git", "-c", "protocol.file.allow=always",

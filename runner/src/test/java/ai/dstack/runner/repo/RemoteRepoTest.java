@@ -27,23 +27,19 @@ class RemoteRepoTest {
     /** A bare origin with main (two commits, binary file) and feature; {@code work} is a clone to make diffs in. */
     @BeforeEach
     void origin() throws Exception {
+        work = GitCli.originAndWorkClone(tmp);
         origin = tmp.resolve("origin.git");
-        git(tmp, "init", "-q", "--bare", origin.toString());
-        work = tmp.resolve("work");
-        git(tmp, "clone", "-q", origin.toString(), work.toString());
         Files.writeString(work.resolve("README.md"), "hello\n");
         Files.writeString(work.resolve("to-delete.txt"), "bye\n");
         Files.writeString(work.resolve("to-rename.txt"), "same content in a file\nthat is renamed\n");
         Files.createDirectories(work.resolve("bin"));
         Files.write(work.resolve("bin/blob.dat"), randomBytes(1, 20_000));
         Files.writeString(work.resolve("run.sh"), "#!/bin/sh\necho run\n");
-        git(work, "add", "-A");
-        git(work, "commit", "-qm", "first");
+        GitCli.commitAndPush(work, "first");
         firstCommit = git(work, "rev-parse", "HEAD").trim();
         Files.writeString(work.resolve("README.md"), "hello\nworld\n");
-        git(work, "commit", "-qam", "second");
+        GitCli.commitAndPush(work, "second");
         mainTip = git(work, "rev-parse", "HEAD").trim();
-        git(work, "push", "-q", "origin", "main");
         git(work, "checkout", "-qb", "feature");
         Files.writeString(work.resolve("feature.txt"), "feature\n");
         git(work, "add", "-A");
@@ -240,9 +236,7 @@ class RemoteRepoTest {
         Path w = tmp.resolve("w-leaf");
         git(tmp, "clone", "-q", leaf.toString(), w.toString());
         Files.writeString(w.resolve("leaf.txt"), "leaf\n");
-        git(w, "add", "-A");
-        git(w, "commit", "-qm", "leaf");
-        git(w, "push", "-q", "origin", "main");
+        GitCli.commitAndPush(w, "leaf");
         Path m = tmp.resolve("w-mid");
         git(tmp, "clone", "-q", mid.toString(), m.toString());
         git(m, "submodule", "add", "-q", "file://" + leaf, "leaf");

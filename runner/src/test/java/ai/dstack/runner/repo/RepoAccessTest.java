@@ -25,14 +25,10 @@ class RepoAccessTest {
 
     @BeforeEach
     void origin() throws Exception {
+        Path work = GitCli.originAndWorkClone(tmp);
         origin = tmp.resolve("origin.git");
-        git(tmp, "init", "-q", "--bare", origin.toString());
-        Path work = tmp.resolve("work");
-        git(tmp, "clone", "-q", origin.toString(), work.toString());
         Files.writeString(work.resolve("hello.txt"), "over the wire\n");
-        git(work, "add", "-A");
-        git(work, "commit", "-qm", "one");
-        git(work, "push", "-q", "origin", "main");
+        GitCli.commitAndPush(work, "one");
         git(origin, "update-server-info");
     }
 
