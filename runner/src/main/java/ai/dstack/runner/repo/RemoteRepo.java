@@ -28,6 +28,10 @@ import org.eclipse.jgit.submodule.SubmoduleWalk;
 public final class RemoteRepo {
     private static final System.Logger LOG = System.getLogger(RemoteRepo.class.getName());
 
+    static {
+        IsolatedGitConfig.install();
+    }
+
     private RemoteRepo() {
     }
 

@@ -174,6 +174,21 @@ class RemoteRepoTest {
     }
 
     @Test
+    void theCloneNeitherReadsNorWritesGitConfigOutsideTheRepo() throws Exception {
+        Path jgitConfig = Path.of(System.getProperty("user.home"), ".config/jgit/config");
+        Files.deleteIfExists(jgitConfig);
+        Path home = Path.of(System.getProperty("user.home"));
+        Files.writeString(home.resolve(".gitconfig"), "[url \"file:///nonexistent/\"]\n\tinsteadOf = file://\n");
+        try {
+            RemoteRepo.setUp(tmp.resolve("repo"), file(), spec("main", null, false), null);
+        } finally {
+            Files.delete(home.resolve(".gitconfig"));
+        }
+        assertThat(Files.readString(tmp.resolve("repo/README.md"))).isEqualTo("hello\nworld\n");
+        assertThat(jgitConfig).doesNotExist();
+    }
+
+    @Test
     void anEmptyDiffIsNoDiff() throws Exception {
         Path diff = Files.createFile(tmp.resolve("empty.diff"));
         RemoteRepo.setUp(tmp.resolve("repo"), file(), spec("main", null, false), diff);
