@@ -120,10 +120,23 @@ public final class JobUsers {
             BasicFileAttributes attrs = Files.readAttributes(root.resolve(home.substring(1)), BasicFileAttributes.class);
             return attrs.isDirectory() ? home : warnRoot(home, "not a directory");
         } catch (NoSuchFileException e) {
+            if (underAFile(root.resolve(home.substring(1)))) {
+                return warnRoot(home, "a parent is not a directory");
+            }
             return home.contains("nonexistent") ? warnRoot(home, "does not exist") : home;
         } catch (IOException e) {
             return warnRoot(home, "cannot stat: " + e.getMessage());
         }
+    }
+
+    /** The JDK reports ENOTDIR as "no such file"; stat(2) callers such as Go's treat it as a stat failure. */
+    private static boolean underAFile(Path path) {
+        for (Path p = path.getParent(); p != null; p = p.getParent()) {
+            if (Files.exists(p)) {
+                return !Files.isDirectory(p);
+            }
+        }
+        return false;
     }
 
     private static String warnRoot(String home, String why) {

@@ -126,6 +126,11 @@ class JobUsersTest {
         Files.writeString(root.resolve("etc/passwd"), "looped:x:1005:1005::/home/loop1:/bin/sh\n");
         // ELOOP is a stat failure other than "does not exist"
         assertThat(resolve(1005L, null, null, null).home()).isEqualTo("/");
+        // so is ENOTDIR: a component of the path is a file
+        Files.writeString(root.resolve("etc/passwd"), "under:x:1006:1006::/home/file/nonexistent-not/x:/bin/sh\n"
+                + "missing:x:1007:1007::/home/missing/x:/bin/sh\n");
+        assertThat(resolve(1006L, null, null, null).home()).isEqualTo("/");
+        assertThat(resolve(1007L, null, null, null).home()).isEqualTo("/home/missing/x");
     }
 
     @Test
