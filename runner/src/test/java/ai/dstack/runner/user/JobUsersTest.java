@@ -127,7 +127,7 @@ class JobUsersTest {
         // ELOOP is a stat failure other than "does not exist"
         assertThat(resolve(1005L, null, null, null).home()).isEqualTo("/");
         // so is ENOTDIR: a component of the path is a file
-        Files.writeString(root.resolve("etc/passwd"), "under:x:1006:1006::/home/file/nonexistent-not/x:/bin/sh\n"
+        Files.writeString(root.resolve("etc/passwd"), "under:x:1006:1006::/home/file/sub/x:/bin/sh\n"
                 + "missing:x:1007:1007::/home/missing/x:/bin/sh\n");
         assertThat(resolve(1006L, null, null, null).home()).isEqualTo("/");
         assertThat(resolve(1007L, null, null, null).home()).isEqualTo("/home/missing/x");
