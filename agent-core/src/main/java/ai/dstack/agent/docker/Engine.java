@@ -46,6 +46,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -134,7 +136,7 @@ public final class Engine implements AutoCloseable {
         }
         PullTracker tracker = new PullTracker();
         long started = System.nanoTime();
-        try (DockerHttpClient.Response response = longHttp.execute(request.build());
+        try (DockerHttpClient.Response response = awaitResponse(request.build(), handle);
              OutputStream logOut = Files.newOutputStream(log)) {
             handle.attach(response);
             if (response.getStatusCode() != 200) {
@@ -169,6 +171,30 @@ public final class Engine implements AutoCloseable {
             PullProgress p = progressOrZero(tracker);
             throw new EngineException("failed pulling " + ref + ": downloaded " + p.downloadedBytes() + "/" + p.totalBytes()
                                       + " bytes (" + speed(p, started) + "/s), errors: " + tracker.quotedErrors());
+        }
+    }
+
+    /** Sends the request on its own thread, so a cancel also ends the wait for the engine's first byte. */
+    private DockerHttpClient.Response awaitResponse(DockerHttpClient.Request request, PullHandle handle) throws IOException {
+        CompletableFuture<DockerHttpClient.Response> result = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                DockerHttpClient.Response r = longHttp.execute(request);
+                if (!result.complete(r)) {
+                    r.close();
+                }
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        handle.attach(() -> result.completeExceptionally(new IOException("cancelled")));
+        try {
+            return result.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
         }
     }
 

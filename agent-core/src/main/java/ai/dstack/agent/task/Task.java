@@ -115,6 +115,11 @@ final class Task {
         released.complete(null);
     }
 
+    /** Whether the pipeline released the task's host resources (its container, if any, stopped). */
+    boolean released() {
+        return released.isDone();
+    }
+
     /** Waits up to {@code limit} for the release; true when it happened. */
     boolean awaitReleased(Duration limit) {
         try {

@@ -96,7 +96,16 @@ public final class TaskService {
                 throw notFound(id);
             }
             TaskState s = task.state();
-            if (!s.terminated()) {
+            if (s.terminated() && !task.released() && !s.containerId().isEmpty()
+                && Duration.ofSeconds(graceSeconds).compareTo(host.waits().syncStopLimit()) <= 0) {
+                // Still stopping after an earlier terminate with a long grace: this shorter one wins.
+                try {
+                    host.engine().stop(s.containerId(), (int) graceSeconds);
+                } catch (EngineException e) {
+                    throw new TaskException(Kind.INTERNAL, "internal error: failed to stop container: " + e.getMessage());
+                }
+                stopped = true;
+            } else if (!s.terminated()) {
                 if (s.status() == TaskStatus.RUNNING && !s.containerId().isEmpty()) {
                     int grace = (int) Math.min(graceSeconds, Integer.MAX_VALUE);
                     if (Duration.ofSeconds(graceSeconds).compareTo(host.waits().syncStopLimit()) <= 0) {

@@ -44,8 +44,13 @@ public final class TaskCalls {
     /** Waits until the task has {@code status} (and, for running, its ports); returns the task. */
     public static JsonNode awaitStatus(ApiClient api, String id, String status) {
         return await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(100))
-                .until(() -> get(api, id), t -> t.path("status").asText().equals(status)
-                        && (!status.equals("running") || !t.path("ports").isNull()));
+                .until(() -> get(api, id), t -> {
+                    if (!status.equals("terminated") && t.path("status").asText().equals("terminated")) {
+                        throw new AssertionError("expected " + status + " but the task ended: " + t);
+                    }
+                    return t.path("status").asText().equals(status)
+                           && (!status.equals("running") || !t.path("ports").isNull());
+                });
     }
 
     /** Terminates (timeout 0) and removes, checking both replies. */
