@@ -61,8 +61,9 @@ public final class TaskService {
             }
             tasks.put(spec.id(), task);
         }
+        TaskState submitted = task.state();
         workers.execute(new Pipeline(task, host));
-        return task.state();
+        return submitted;
     }
 
     /** Takes over tasks found at startup (already reconciled with the engine) and resumes their pipelines. */

@@ -64,7 +64,7 @@ public final class EngineProxy implements AutoCloseable {
         return "unix://" + socket;
     }
 
-    /** From now on, requests whose path matches {@code pathRegex} (e.g. {@code /containers/create.*}) wait. */
+    /** From now on, requests whose path (without version prefix and query) matches {@code pathRegex} wait. */
     public void hold(String pathRegex) {
         lock.lock();
         try {
@@ -74,7 +74,7 @@ public final class EngineProxy implements AutoCloseable {
         }
     }
 
-    /** Waits until at least one request is held; false after {@code limit}. */
+    /** Waits until at least one request is held since the last release; false after {@code limit}. */
     public boolean awaitHeld(Duration limit) throws InterruptedException {
         lock.lock();
         try {
@@ -97,6 +97,7 @@ public final class EngineProxy implements AutoCloseable {
         try {
             hold = null;
             forward = forwardHeld;
+            held = 0;
             generation++;
             changed.signalAll();
         } finally {
@@ -146,7 +147,8 @@ public final class EngineProxy implements AutoCloseable {
         }
         lock.lock();
         try {
-            if (hold == null || !hold.matcher(m.group(2).replaceFirst("^/v[0-9.]+", "")).matches()) {
+            String path = m.group(2).replaceFirst("^/v[0-9.]+", "").replaceFirst("\\?.*$", "");
+            if (hold == null || !hold.matcher(path).matches()) {
                 return true;
             }
             long mine = generation;
@@ -155,7 +157,6 @@ public final class EngineProxy implements AutoCloseable {
             while (generation == mine) {
                 changed.await(1, TimeUnit.SECONDS);
             }
-            held--;
             return forward;
         } finally {
             lock.unlock();
