@@ -11,6 +11,8 @@ import java.util.Set;
 /** Folds the engine's pull stream (JSON lines) into per-layer progress, errors and the success verdict (spec shim §4.1). */
 public final class PullTracker {
     private static final Set<String> SIZE_KNOWN = Set.of("Already exists", "Pull complete");
+    private static final Set<String> TRACKED = Set.of("Pulling fs layer", "Waiting", "Verifying Checksum",
+            "Already exists", "Downloading", "Download complete", "Extracting", "Pull complete");
     private final Map<String, Layer> layers = new LinkedHashMap<>();
     private final List<String> errors = new ArrayList<>();
     private boolean succeeded;
@@ -36,6 +38,9 @@ public final class PullTracker {
         }
         String id = msg.path("id").asText("");
         if (id.isEmpty() || status.isEmpty()) {
+            return false;
+        }
+        if (!TRACKED.contains(status)) {
             return false;
         }
         Layer layer = layers.computeIfAbsent(id, k -> new Layer());
