@@ -81,14 +81,44 @@ public final class ShimProcess implements AutoCloseable {
         }
     }
 
+    /** What a shim run that ends by itself printed. */
+    public record Run(int exitCode, String output) {
+    }
+
+    /** Runs the shim with {@code args} and {@code env} (HOME set to {@code tempDir}) until it exits by itself. */
+    public static Run runToExit(Path tempDir, Map<String, String> env, String... args) {
+        List<String> cmd = new ArrayList<>(javaCommand());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("HOME", tempDir.toString());
+        pb.environment().putAll(env);
+        try {
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                throw new IllegalStateException("the shim did not exit: " + out);
+            }
+            return new Run(p.exitValue(), out);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static List<String> javaCommand() {
+        return List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"), MAIN);
+    }
+
     /** Starts (again) on the same home and port, and waits for the healthcheck. */
     public void restart() {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("the shim still runs");
         }
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto",
-                "-cp", System.getProperty("java.class.path"), MAIN));
+        List<String> cmd = new ArrayList<>(javaCommand());
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
