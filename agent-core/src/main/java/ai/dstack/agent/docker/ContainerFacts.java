@@ -1,5 +1,6 @@
 package ai.dstack.agent.docker;
 
+import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.task.PortMapping;
 import java.util.List;
 import java.util.Map;
@@ -15,9 +16,11 @@ import java.util.Map;
  * @param labels     its labels
  * @param runnerDir  host source of the mount at /tmp/runner, "" when none
  * @param ports      published TCP ports on non-IPv6 host addresses
+ * @param view       env, devices and runtime, for recovering which accelerators it holds
  */
 public record ContainerFacts(String id, String name, String state, int exitCode, String startedAt,
-                             Map<String, String> labels, String runnerDir, List<PortMapping> ports) {
+                             Map<String, String> labels, String runnerDir, List<PortMapping> ports,
+                             ContainerView view) {
     public boolean live() {
         return state.equals("running") || state.equals("paused") || state.equals("restarting");
     }

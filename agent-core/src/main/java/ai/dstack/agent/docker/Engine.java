@@ -2,6 +2,7 @@ package ai.dstack.agent.docker;
 
 import ai.dstack.agent.spi.BindMount;
 import ai.dstack.agent.spi.ContainerEdits;
+import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.DeviceNode;
 import ai.dstack.agent.task.PortMapping;
 import ai.dstack.agent.task.PullProgress;
@@ -380,7 +381,37 @@ public final class Engine implements AutoCloseable {
         return new ContainerFacts(c.getId(), name, state == null || state.getStatus() == null ? "" : state.getStatus(),
                 exit == null ? 0 : exit.intValue(), state == null ? "" : String.valueOf(state.getStartedAt()),
                 c.getConfig() == null || c.getConfig().getLabels() == null ? Map.of() : c.getConfig().getLabels(),
-                runnerDir, ports);
+                runnerDir, ports, view(c));
+    }
+
+    private static ContainerView view(InspectContainerResponse c) {
+        Map<String, String> env = new LinkedHashMap<>();
+        if (c.getConfig() != null && c.getConfig().getEnv() != null) {
+            for (String line : c.getConfig().getEnv()) {
+                int eq = line.indexOf('=');
+                env.put(eq < 0 ? line : line.substring(0, eq), eq < 0 ? "" : line.substring(eq + 1));
+            }
+        }
+        HostConfig host = c.getHostConfig();
+        List<DeviceNode> devices = new ArrayList<>();
+        List<ai.dstack.agent.spi.DeviceRequest> requests = new ArrayList<>();
+        String runtime = "";
+        if (host != null) {
+            if (host.getDevices() != null) {
+                for (Device d : host.getDevices()) {
+                    devices.add(new DeviceNode(d.getPathOnHost(), d.getPathInContainer(), d.getcGroupPermissions()));
+                }
+            }
+            if (host.getDeviceRequests() != null) {
+                for (DeviceRequest r : host.getDeviceRequests()) {
+                    List<String> caps = r.getCapabilities() == null || r.getCapabilities().isEmpty() ? List.of() : r.getCapabilities().getFirst();
+                    requests.add(new ai.dstack.agent.spi.DeviceRequest(r.getDriver(),
+                            r.getDeviceIds() == null ? List.of() : r.getDeviceIds(), caps));
+                }
+            }
+            runtime = host.getRuntime();
+        }
+        return new ContainerView(env, devices, requests, runtime);
     }
 
     /**

@@ -97,7 +97,8 @@ public final class Reconciler {
         TaskSpec spec = new TaskSpec(id, c.name(), "", "", "", "root", false, 0, 0, 0, 0,
                 c.ports().isEmpty() ? "host" : "bridge", List.of(), List.of(), List.of(), List.of(), "", List.of(), List.of());
         String runnerDir = c.runnerDir().isEmpty() ? home.resolve("runners").resolve(c.name()).toString() : c.runnerDir();
-        TaskState s = TaskState.pending(spec, c.name(), runnerDir).withContainerId(c.id()).withGpuIds(List.of());
+        TaskState s = TaskState.pending(spec, c.name(), runnerDir).withContainerId(c.id())
+                .withGpuIds(host.gpus().recover(c.view()));
         LOG.warning("container " + c.name() + " of task " + id + " has no task file; adopting it");
         if (c.live()) {
             return s.withStatus(TaskStatus.RUNNING).withPorts(c.ports());
