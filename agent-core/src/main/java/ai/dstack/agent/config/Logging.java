@@ -1,5 +1,6 @@
 package ai.dstack.agent.config;
 
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -8,12 +9,12 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.logging.ConsoleHandler;
-import java.util.logging.FileHandler;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.logging.StreamHandler;
 
 /** Logs to stderr and appends to {@code <home>/shim.log} (0644), one line per record (spec shim §1.2). */
 public final class Logging {
@@ -31,7 +32,14 @@ public final class Logging {
         }
         Formatter format = new LineFormat();
         Handler console = new ConsoleHandler();
-        FileHandler file = new FileHandler(logFile.toString(), true);
+        // A plain appending stream: FileHandler would leave a shim.log.lck beside the log.
+        Handler file = new StreamHandler(new FileOutputStream(logFile.toFile(), true), format) {
+            @Override
+            public synchronized void publish(LogRecord r) {
+                super.publish(r);
+                flush();
+            }
+        };
         for (Handler h : new Handler[] {console, file}) {
             h.setFormatter(format);
             h.setLevel(level.julLevel());

@@ -182,6 +182,17 @@ class ShimApiIT {
     }
 
     @Test
+    void volumesWithoutAStoragePluginEndTheTaskWithExecutorError() {
+        var body = TaskCalls.busybox("bridge");
+        body.put("volumes", java.util.List.of(Map.of("backend", "aws", "name", "data", "volume_id", "vol-1", "init_fs", true)));
+        String id = TaskCalls.submit(api, body);
+        JsonNode t = TaskCalls.awaitStatus(api, id, "terminated");
+        assertThat(t.path("termination_reason").asText()).isEqualTo("executor_error");
+        assertThat(t.path("termination_message").asText()).startsWith("prepareVolumes error: ");
+        assertThat(api.post("/api/tasks/" + id + "/remove", "").status()).isEqualTo(200);
+    }
+
+    @Test
     void moreGpusThanTheHostHasEndsTheTaskWithNoCapacity() {
         var body = TaskCalls.busybox("bridge");
         body.put("gpu", 2);

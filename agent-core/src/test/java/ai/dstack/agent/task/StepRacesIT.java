@@ -94,6 +94,24 @@ class StepRacesIT {
     }
 
     @Test
+    void aPullPastItsDeadlineIsInterrupted() throws Exception {
+        try (ShimProcess quick = ShimProcess.builder(tmp.resolve("deadline"))
+                .env("DOCKER_HOST", proxy.dockerHost()).env("DSTACK_SHIM_PULL_DEADLINE_MS", "300").start()) {
+            proxy.hold("/images/create");
+            Map<String, Object> body = busybox("bridge");
+            body.put("image_name", "127.0.0.1:9/never/there:latest");
+            String id = submit(quick.api(), body);
+            JsonNode t = awaitStatus(quick.api(), id, "terminated");
+            assertThat(t.path("termination_reason").asText()).isEqualTo("creating_container_error");
+            assertThat(t.path("termination_message").asText())
+                    .startsWith("pullImage error: image pull interrupted: downloaded 0 bytes out of 0")
+                    .endsWith("context deadline exceeded");
+            proxy.release(false);
+            assertThat(quick.api().post("/api/tasks/" + id + "/remove", "").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void terminatedWhilePullingCancelsThePullAndCreatesNothing() throws Exception {
         proxy.hold("/images/.*");
         Map<String, Object> body = busybox("bridge");

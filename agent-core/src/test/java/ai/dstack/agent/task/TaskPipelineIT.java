@@ -253,6 +253,37 @@ class TaskPipelineIT {
         assertThat(shim.containers()).extracting(c -> c.getLabels().get("ai.dstack.shim.task-id")).doesNotContainAnyElementsOf(ids);
     }
 
+    @Test
+    void hostSshKeysAreAddedForTheTaskAndOnlyItsOwnAreRemovedAfterIt() throws Exception {
+        String user = "dsit" + Long.toHexString(System.nanoTime()).substring(0, 8);
+        Path home = tmp.resolve("home-" + user);
+        run("useradd", "-M", "-d", home.toString(), "-s", "/bin/false", user);
+        try {
+            String operatorKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOperator operator@host";
+            String sharedKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIShared user@laptop";
+            String taskKey = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABTaskOnly user@laptop";
+            Path keys = home.resolve(".ssh/authorized_keys");
+            Files.createDirectories(keys.getParent());
+            Files.writeString(keys, operatorKey + "\n" + sharedKey + "\n");
+            Map<String, Object> body = busybox("bridge");
+            body.put("host_ssh_user", user);
+            body.put("host_ssh_keys", List.of(sharedKey, taskKey));
+            String id = submit(api, body);
+            awaitStatus(api, id, "running");
+            assertThat(Files.readAllLines(keys)).containsExactly(operatorKey, sharedKey, taskKey);
+            TaskCalls.terminateAndRemove(api, id); // remove waits for the release
+            assertThat(Files.readAllLines(keys)).containsExactly(operatorKey, sharedKey);
+        } finally {
+            run("userdel", user);
+        }
+    }
+
+    private static void run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertThat(p.waitFor()).as(String.join(" ", cmd) + ": " + out).isZero();
+    }
+
     private Map<String, Object> withRunnerScript(String script) {
         Path dir = StubRunner.override(tmp.resolve("stub-" + System.nanoTime()), script);
         Map<String, Object> body = busybox("bridge");
