@@ -43,14 +43,18 @@ class RegistryPullIT {
         registry.close();
     }
 
-    @Test
-    void goodPasswordPullsAnAbsentImageWithProgressAndRuns() throws Exception {
-        String image = registry.pushUniqueImage(LocalImages.BUSYBOX, 3_000_000);
+    private static Map<String, Object> pulling(String image, String password) {
         Map<String, Object> body = busybox("bridge");
         body.put("image_name", image);
         body.put("registry_username", "dstack");
-        body.put("registry_password", "s3cret-pass");
-        String id = submit(api, body);
+        body.put("registry_password", password);
+        return body;
+    }
+
+    @Test
+    void goodPasswordPullsAnAbsentImageWithProgressAndRuns() throws Exception {
+        String image = registry.pushUniqueImage(LocalImages.BUSYBOX, 3_000_000);
+        String id = submit(api, pulling(image, "s3cret-pass"));
         JsonNode task = awaitStatus(api, id, "running");
         JsonNode progress = task.path("image_pull_progress");
         Path pullLog = shim.home().resolve("runners").resolve(task.path("container_name").asText()).resolve("pull.log");
@@ -66,11 +70,7 @@ class RegistryPullIT {
     @Test
     void badPasswordEndsInCreatingContainerErrorSayingWhy() {
         String image = registry.pushUniqueImage(LocalImages.BUSYBOX, 100_000);
-        Map<String, Object> body = busybox("bridge");
-        body.put("image_name", image);
-        body.put("registry_username", "dstack");
-        body.put("registry_password", "wrong");
-        String id = submit(api, body);
+        String id = submit(api, pulling(image, "wrong"));
         JsonNode task = awaitStatus(api, id, "terminated");
         assertThat(task.path("termination_reason").asText()).isEqualTo("creating_container_error");
         assertThat(task.path("termination_message").asText()).startsWith("pullImage error: ").containsIgnoringCase("unauthorized");
@@ -94,11 +94,8 @@ class RegistryPullIT {
         String latest = pinned.replace(":v1", ":latest");
         Docker.client().tagImageCmd(LocalImages.BUSYBOX, latest.substring(0, latest.lastIndexOf(':')), "latest").exec();
         try {
-            Map<String, Object> body = busybox("bridge");
-            body.put("image_name", latest.substring(0, latest.lastIndexOf(':'))); // no tag: :latest is added
-            body.put("registry_username", "dstack");
-            body.put("registry_password", "s3cret-pass");
-            String id = submit(api, body);
+            // No tag: :latest is added.
+            String id = submit(api, pulling(latest.substring(0, latest.lastIndexOf(':')), "s3cret-pass"));
             JsonNode task = awaitStatus(api, id, "terminated");
             // Present locally, but :latest floats: the shim asked the registry, which has no such tag.
             assertThat(task.path("termination_message").asText()).startsWith("pullImage error: ").contains("not found");

@@ -22,9 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -160,12 +157,7 @@ class RestartIT {
                         : api.post("/api/tasks/" + id + "/remove", "").status());
                 calls.add(() -> api.get("/api/tasks/" + id).status());
             }
-            List<Integer> statuses = new ArrayList<>();
-            try (ExecutorService pool = Executors.newFixedThreadPool(50)) {
-                for (Future<Integer> f : pool.invokeAll(calls)) {
-                    statuses.add(f.get());
-                }
-            }
+            List<Integer> statuses = TaskCalls.inParallel(calls);
             assertThat(statuses).allMatch(st -> Set.of(200, 404, 409).contains(st)).contains(200);
             int last = api.post("/api/tasks/" + id + "/remove", "").status();
             assertThat(last).isIn(200, 404);
@@ -189,12 +181,7 @@ class RestartIT {
                     return id;
                 });
             }
-            List<String> ids = new ArrayList<>();
-            try (ExecutorService pool = Executors.newFixedThreadPool(20)) {
-                for (Future<String> f : pool.invokeAll(work)) {
-                    ids.add(f.get());
-                }
-            }
+            List<String> ids = TaskCalls.inParallel(work);
             for (String id : ids) {
                 JsonNode t = TaskCalls.get(api, id);
                 assertThat(t.path("status").asText()).isEqualTo("terminated");

@@ -7,9 +7,15 @@ import ai.dstack.agent.testing.ApiClient;
 import ai.dstack.agent.testing.LocalImages;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /** Task calls as the dstack server makes them, for the shim's integration tests. */
 public final class TaskCalls {
@@ -60,6 +66,17 @@ public final class TaskCalls {
         assertThat(t.status()).as(t.body()).isEqualTo(200);
         ApiClient.Reply r = api.post("/api/tasks/" + id + "/remove", "");
         assertThat(r.status()).as(r.body()).isEqualTo(200);
+    }
+
+    /** Runs every call at once, each on its own thread; returns their results in order. */
+    public static <T> List<T> inParallel(List<Callable<T>> calls) throws Exception {
+        List<T> results = new ArrayList<>();
+        try (ExecutorService pool = Executors.newFixedThreadPool(calls.size())) {
+            for (Future<T> f : pool.invokeAll(calls)) {
+                results.add(f.get());
+            }
+        }
+        return results;
     }
 
     /** The host port the runner's HTTP port is published on (bridge mode). */

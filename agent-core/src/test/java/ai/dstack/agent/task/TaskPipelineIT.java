@@ -23,14 +23,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Tasks on the real engine with a stub runner: networking, container settings, exits, terminate, remove, parallelism. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -124,21 +123,16 @@ class TaskPipelineIT {
         TaskCalls.terminateAndRemove(api, id);
     }
 
-    @Test
-    void runnerExitZeroIsDoneByRunner() {
-        String id = submit(api, withRunnerScript("echo all good; exit 0"));
+    /** Runner exit 0 → done_by_runner; any other exit → container_exited_with_error with the last five log lines. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+            "echo all good; exit 0 | done_by_runner | ''",
+            "for i in 1 2 3 4 5 6 7; do echo line $i; done; exit 3 | container_exited_with_error | line 3\\nline 4\\nline 5\\nline 6\\nline 7"})
+    void theRunnersExitDecidesTheReason(String script, String reason, String message) {
+        String id = submit(api, withRunnerScript(script));
         JsonNode task = awaitStatus(api, id, "terminated");
-        assertThat(task.path("termination_reason").asText()).isEqualTo("done_by_runner");
-        assertThat(task.path("termination_message").asText()).isEmpty();
-        TaskCalls.terminateAndRemove(api, id);
-    }
-
-    @Test
-    void runnerFailureCarriesTheLastFiveLogLines() {
-        String id = submit(api, withRunnerScript("for i in 1 2 3 4 5 6 7; do echo line $i; done; exit 3"));
-        JsonNode task = awaitStatus(api, id, "terminated");
-        assertThat(task.path("termination_reason").asText()).isEqualTo("container_exited_with_error");
-        assertThat(task.path("termination_message").asText()).isEqualTo("line 3\nline 4\nline 5\nline 6\nline 7");
+        assertThat(task.path("termination_reason").asText()).isEqualTo(reason);
+        assertThat(task.path("termination_message").asText()).isEqualTo(message.replace("\\n", "\n"));
         TaskCalls.terminateAndRemove(api, id);
     }
 
@@ -219,16 +213,11 @@ class TaskPipelineIT {
 
     @Test
     void tenTasksRunInParallelEachWithItsOwnPorts() throws Exception {
-        List<String> ids = new ArrayList<>();
-        try (ExecutorService pool = Executors.newFixedThreadPool(10)) {
-            List<Callable<String>> submits = new ArrayList<>();
-            for (int i = 0; i < 10; i++) {
-                submits.add(() -> submit(api, busybox("bridge")));
-            }
-            for (Future<String> f : pool.invokeAll(submits)) {
-                ids.add(f.get());
-            }
+        List<Callable<String>> submits = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            submits.add(() -> submit(api, busybox("bridge")));
         }
+        List<String> ids = TaskCalls.inParallel(submits);
         Set<Integer> ports = new HashSet<>();
         for (String id : ids) {
             int port = TaskCalls.runnerHostPort(awaitStatus(api, id, "running"), runnerPort);
@@ -238,18 +227,14 @@ class TaskPipelineIT {
         }
         assertThat(ports).hasSize(10);
         assertThat(api.get("/api/tasks").json().path("tasks").findValuesAsText("id")).containsAll(ids);
-        try (ExecutorService pool = Executors.newFixedThreadPool(10)) {
-            List<Callable<Void>> stops = new ArrayList<>();
-            for (String id : ids) {
-                stops.add(() -> {
-                    TaskCalls.terminateAndRemove(api, id);
-                    return null;
-                });
-            }
-            for (Future<Void> f : pool.invokeAll(stops)) {
-                f.get();
-            }
+        List<Callable<Void>> stops = new ArrayList<>();
+        for (String id : ids) {
+            stops.add(() -> {
+                TaskCalls.terminateAndRemove(api, id);
+                return null;
+            });
         }
+        TaskCalls.inParallel(stops);
         assertThat(shim.containers()).extracting(c -> c.getLabels().get("ai.dstack.shim.task-id")).doesNotContainAnyElementsOf(ids);
     }
 
