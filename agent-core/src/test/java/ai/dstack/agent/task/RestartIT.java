@@ -204,6 +204,51 @@ class RestartIT {
     }
 
     @Test
+    void goShimContainersOfThisHomeAreAdoptedAndOthersLeftAlone() throws Exception {
+        Path home = Files.createDirectories(tmp.resolve("shim-home"));
+        String mine = java.util.UUID.randomUUID().toString();
+        String foreign = java.util.UUID.randomUUID().toString();
+        List<String> created = new ArrayList<>();
+        try {
+            created.add(goContainer(mine, home.resolve("runners/go-task-0-aaaa")));
+            created.add(goContainer(foreign, tmp.resolve("elsewhere/runners/go-task-1-bbbb")));
+            try (ShimProcess shim = shim().start()) {
+                ApiClient api = shim.api();
+                JsonNode adopted = TaskCalls.get(api, mine);
+                assertThat(adopted.path("status").asText()).isEqualTo("running");
+                assertThat(adopted.path("container_id").asText()).isEqualTo(created.getFirst());
+                assertThat(api.get("/api/tasks/" + foreign).status()).isEqualTo(404);
+                TaskCalls.terminateAndRemove(api, mine);
+                assertThat(Docker.client().inspectContainerCmd(created.get(1)).exec().getState().getRunning()).isTrue();
+            }
+        } finally {
+            for (String id : created) {
+                try {
+                    Docker.client().removeContainerCmd(id).withForce(true).exec();
+                } catch (RuntimeException e) {
+                    // removed by the test already
+                }
+            }
+        }
+    }
+
+    /** A running container as the Go shim labels it: no home label, runner dir bind-mounted at /tmp/runner. */
+    private static String goContainer(String taskId, Path runnerDir) throws Exception {
+        Files.createDirectories(runnerDir);
+        String id = Docker.client().createContainerCmd(ai.dstack.agent.testing.LocalImages.BUSYBOX)
+                .withName(runnerDir.getFileName() + "-" + taskId.substring(0, 8))
+                .withLabels(Map.of("ai.dstack.shim.is-task", "true", "ai.dstack.shim.task-id", taskId,
+                        "ai.dstack.agent.test", "true"))
+                .withCmd("sleep", "600")
+                .withHostConfig(com.github.dockerjava.api.model.HostConfig.newHostConfig().withBinds(
+                        new com.github.dockerjava.api.model.Bind(runnerDir.toString(),
+                                new com.github.dockerjava.api.model.Volume("/tmp/runner"))))
+                .exec().getId();
+        Docker.client().startContainerCmd(id).exec();
+        return id;
+    }
+
+    @Test
     void corruptTaskFilesAreMovedAsideAndTheOthersServed() throws Exception {
         try (ShimProcess shim = shim().start()) {
             ApiClient api = shim.api();
