@@ -3,7 +3,6 @@ package ai.dstack.agent.docker;
 import ai.dstack.agent.spi.BindMount;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Optional;
 
 /**
