@@ -21,7 +21,7 @@ cp "$root"/plugins/target/plugins/*.zip "$stage/plugins/"
 cp "$src"/systemd/* "$stage/systemd/"
 cp "$src/install.sh" "$stage/install.sh"
 if [ -x "$runner_runtime/bin/dstack-runner" ]; then
-  cp -a "$runner_runtime" "$stage/runner"
+  cp -a "$runner_runtime" "$stage/runner-runtime"
 else
   echo "build-dist: warning: no runner runtime at $runner_runtime; the distribution has no bundled runner" >&2
 fi
@@ -57,7 +57,7 @@ selfextract() {
   rm -f "$payload" "$header"
 }
 selfextract dstack-shim "$stage" "$out/dstack-shim-linux-amd64"
-if [ -d "$stage/runner" ]; then
-  selfextract dstack-runner "$stage/runner" "$out/dstack-runner-linux-amd64"
+if [ -d "$stage/runner-runtime" ]; then
+  selfextract dstack-runner "$stage/runner-runtime" "$out/dstack-runner-linux-amd64"
 fi
 echo "build-dist: $(cd "$out" && ls -1sh "$name-linux-x86_64.tar.gz" dstack-*-linux-amd64 | tr '\n' ' ')" >&2

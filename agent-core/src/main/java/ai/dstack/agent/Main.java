@@ -1,12 +1,15 @@
 package ai.dstack.agent;
 
 import ai.dstack.agent.api.ApiServer;
+import ai.dstack.agent.cli.RunCommand;
+import ai.dstack.agent.cli.TasksCommand;
 import ai.dstack.agent.component.Components;
 import ai.dstack.agent.config.ConfigException;
 import ai.dstack.agent.config.Logging;
 import ai.dstack.agent.config.ReportedVersion;
 import ai.dstack.agent.config.ShimConfig;
 import ai.dstack.agent.config.ShimFlags;
+import ai.dstack.agent.docker.ContainerFacts;
 import ai.dstack.agent.docker.ContainerPlanner;
 import ai.dstack.agent.docker.Engine;
 import ai.dstack.agent.docker.EngineException;
@@ -32,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Logger;
+import java.util.stream.Collectors;
 import sun.misc.Signal;
 
 /**
@@ -55,8 +59,7 @@ public final class Main {
             return;
         }
         if (!argv.isEmpty() && SUBCOMMANDS.contains(argv.getFirst())) {
-            System.err.println("dstack-shim " + argv.getFirst() + ": not implemented yet");
-            System.exit(2);
+            System.exit(subcommand(argv.getFirst(), argv.subList(1, argv.size()), env));
         }
         String problem = ReportedVersion.problem(version);
         if (problem != null) {
@@ -78,6 +81,18 @@ public final class Main {
             LOG.severe(e.getMessage());
             System.exit(1);
         }
+    }
+
+    /** Operator subcommands: clients of the running agent (or, for {@code host}, of this host). */
+    private static int subcommand(String name, List<String> args, Map<String, String> env) {
+        return switch (name) {
+            case "run" -> RunCommand.run(args, env, System.out, System.err);
+            case "tasks" -> TasksCommand.run(args, env, System.out, System.err);
+            default -> {
+                System.err.println("dstack-shim " + name + ": not implemented yet");
+                yield 2;
+            }
+        };
     }
 
     private static void serve(ShimConfig config, Map<String, String> env, String version) throws StartupException {
@@ -116,8 +131,8 @@ public final class Main {
         VolumeManager volumes = VolumeManager.unsupported();
 
         HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
-        Host host = new Host(engine, new ContainerPlanner(config, env, bundledRunnerRuntime()), gpus, volumes, hostKeys,
-                config.waits(), timer);
+        ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
+        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer);
         TaskStore store = new TaskStore(config.tasksDir());
         TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
         try {
@@ -173,6 +188,17 @@ public final class Main {
                 LOG.info("stopped; containers keep running");
                 System.exit(0);
             });
+        }
+    }
+
+    /** Host sources of the runner runtimes that task containers mount now. */
+    private static Set<String> runtimesInUse(Engine engine) {
+        try {
+            return engine.taskContainers().stream().map(ContainerFacts::runnerRuntime)
+                    .filter(s -> !s.isEmpty()).collect(Collectors.toSet());
+        } catch (EngineException e) {
+            // Unknown: the planner then deletes nothing rather than a runtime a container mounts.
+            throw new IllegalStateException("cannot list task containers: " + e.getMessage(), e);
         }
     }
 

@@ -16,11 +16,12 @@ import java.util.Map;
  * @param labels     its labels
  * @param runnerDir  host source of the mount at /tmp/runner, "" when none
  * @param ports      published TCP ports on non-IPv6 host addresses
+ * @param runnerRuntime host source of the mount at /opt/dstack-runner, "" when none
  * @param view       env, devices and runtime, for recovering which accelerators it holds
  */
 public record ContainerFacts(String id, String name, String state, int exitCode, String startedAt,
                              Map<String, String> labels, String runnerDir, List<PortMapping> ports,
-                             ContainerView view) {
+                             String runnerRuntime, ContainerView view) {
     public boolean live() {
         return state.equals("running") || state.equals("paused") || state.equals("restarting");
     }

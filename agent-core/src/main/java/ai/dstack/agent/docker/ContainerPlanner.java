@@ -6,6 +6,7 @@ import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.DeviceNode;
 import ai.dstack.agent.task.TaskSpec;
 import ai.dstack.agent.volume.VolumeManager;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +18,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Supplier;
+import java.util.logging.Logger;
 
 /** Turns a task into its container plan (spec shim §4.2–§4.7). Pure apart from reading which runner files exist. */
 public final class ContainerPlanner {
@@ -35,11 +38,18 @@ public final class ContainerPlanner {
             "|| echo 'dstack: sshd is missing and openssh-server could not be installed; going on without sshd' >&2;",
             "fi; true)");
 
+    private static final Logger LOG = Logger.getLogger(ContainerPlanner.class.getName());
     private final ShimConfig config;
     private final Map<String, String> passEnv;
     private final Optional<String> reportedVersion;
     private final boolean infiniband;
-    private final Supplier<RunnerMounts> runnerMounts;
+    private final RunnerChoice runnerMounts;
+
+    /** Picks the runner mounts for a new container. */
+    @FunctionalInterface
+    private interface RunnerChoice {
+        RunnerMounts get() throws IOException;
+    }
 
     /**
      * @param config          the shim configuration
@@ -47,6 +57,15 @@ public final class ContainerPlanner {
      * @param bundledRuntime  the runner runtime bundled with the agent, if this install has one
      */
     public ContainerPlanner(ShimConfig config, Map<String, String> shimEnv, Optional<Path> bundledRuntime) {
+        this(config, shimEnv, bundledRuntime, Set::of);
+    }
+
+    /**
+     * @param runtimesInUse host sources of the runner runtimes that containers mount now; unpacked
+     *                      runtimes of replaced single-file runners outside it are deleted
+     */
+    public ContainerPlanner(ShimConfig config, Map<String, String> shimEnv, Optional<Path> bundledRuntime,
+                            Supplier<Set<String>> runtimesInUse) {
         this.config = config;
         Map<String, String> pass = new LinkedHashMap<>();
         for (String name : config.passEnv()) {
@@ -57,7 +76,15 @@ public final class ContainerPlanner {
         this.passEnv = pass;
         this.reportedVersion = Optional.ofNullable(shimEnv.get("DSTACK_REPORTED_VERSION")).filter(v -> !v.isBlank());
         this.infiniband = Files.exists(Path.of("/dev/infiniband"));
-        this.runnerMounts = () -> RunnerMounts.choose(config.runnerRuntimeDir(), config.runnerBinaryPath(), bundledRuntime);
+        this.runnerMounts = () -> {
+            RunnerMounts chosen = RunnerMounts.choose(config.runnerRuntimeDir(), config.runnerBinaryPath(), bundledRuntime);
+            try {
+                SingleFileRunner.prune(config.runnerBinaryPath(), runtimesInUse.get());
+            } catch (RuntimeException e) {
+                LOG.warning("old runner runtimes kept: " + e.getMessage());
+            }
+            return chosen;
+        };
     }
 
     /** {@code <name>-<first 8 hex of sha256("<name>/<id>")>} (spec shim §4.2). */
@@ -72,7 +99,7 @@ public final class ContainerPlanner {
 
     /** The plan for a task whose GPUs are {@code gpuIds}, with the pool's {@code gpuEdits} for them. */
     public ContainerPlan plan(TaskSpec spec, String containerName, Path runnerDir, List<String> gpuIds,
-                              ContainerEdits gpuEdits) {
+                              ContainerEdits gpuEdits) throws EngineException {
         Map<String, String> labels = Map.of(Labels.IS_TASK, "true", Labels.TASK_ID, spec.id(),
                 Labels.HOME, config.home().toString());
         Map<String, String> env = new LinkedHashMap<>(passEnv);
@@ -81,7 +108,12 @@ public final class ContainerPlanner {
         }
         reportedVersion.ifPresent(v -> env.put("DSTACK_REPORTED_VERSION", v));
 
-        RunnerMounts runner = runnerMounts.get();
+        RunnerMounts runner;
+        try {
+            runner = runnerMounts.get();
+        } catch (IOException e) {
+            throw new EngineException(e.getMessage(), e);
+        }
         List<BindMount> mounts = new ArrayList<>();
         mounts.add(new BindMount(runnerDir.toString(), "/tmp/runner", false));
         mounts.add(runner.binary());

@@ -354,10 +354,14 @@ public final class Engine implements AutoCloseable {
     private static ContainerFacts facts(InspectContainerResponse c) {
         var state = c.getState();
         String runnerDir = "";
+        String runnerRuntime = "";
         if (c.getMounts() != null) {
             for (var m : c.getMounts()) {
+                String source = m.getSource() == null ? "" : m.getSource();
                 if (m.getDestination() != null && "/tmp/runner".equals(m.getDestination().getPath())) {
-                    runnerDir = m.getSource() == null ? "" : m.getSource();
+                    runnerDir = source;
+                } else if (m.getDestination() != null && RunnerMounts.RUNTIME_TARGET.equals(m.getDestination().getPath())) {
+                    runnerRuntime = source;
                 }
             }
         }
@@ -381,7 +385,7 @@ public final class Engine implements AutoCloseable {
         return new ContainerFacts(c.getId(), name, state == null || state.getStatus() == null ? "" : state.getStatus(),
                 exit == null ? 0 : exit.intValue(), state == null ? "" : String.valueOf(state.getStartedAt()),
                 c.getConfig() == null || c.getConfig().getLabels() == null ? Map.of() : c.getConfig().getLabels(),
-                runnerDir, ports, view(c));
+                runnerDir, ports, runnerRuntime, view(c));
     }
 
     private static ContainerView view(InspectContainerResponse c) {

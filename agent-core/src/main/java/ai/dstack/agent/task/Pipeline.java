@@ -169,8 +169,14 @@ final class Pipeline implements Runnable {
     /** Step 7: create the container; its id is recorded even when the task was terminated meanwhile, so remove finds it. */
     private Optional<String> create(TaskSpec spec) {
         List<String> ids = task.state().gpuIds() == null ? List.of() : task.state().gpuIds();
-        ContainerPlan plan = host.planner().plan(spec, task.state().containerName(), Path.of(task.state().runnerDir()),
-                ids, host.gpus().edits(ids));
+        ContainerPlan plan;
+        try {
+            plan = host.planner().plan(spec, task.state().containerName(), Path.of(task.state().runnerDir()),
+                    ids, host.gpus().edits(ids));
+        } catch (EngineException e) {
+            fail("creating_container_error", "createContainer error: " + e.getMessage());
+            return Optional.empty();
+        }
         try {
             String id = host.engine().create(plan);
             task.update(s -> s.withContainerId(id));
