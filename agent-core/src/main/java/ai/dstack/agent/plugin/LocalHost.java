@@ -44,17 +44,6 @@ public final class LocalHost implements HostContext {
         return relative.isEmpty() ? root : root.resolve(relative);
     }
 
-    @Override
-    public String readLink(String logicalPath) {
-        try {
-            String target = Files.readSymbolicLink(hostPath(logicalPath)).toString();
-            Path logical = target.startsWith("/") ? Path.of(target) : Path.of(logicalPath).resolveSibling(target);
-            return logical.normalize().toString();
-        } catch (IOException | UnsupportedOperationException e) {
-            return null;
-        }
-    }
-
     /** The executable a tool name resolves to on this host's {@code PATH}. */
     public Optional<Path> which(String tool) {
         if (tool.contains("/")) {

@@ -26,7 +26,15 @@ public interface HostContext {
      * Reads a symlink at a logical path and returns its target as a logical absolute path, resolved
      * as if the host root were {@code /}; null when it is not a link or cannot be read.
      */
-    String readLink(String logicalPath);
+    default String readLink(String logicalPath) {
+        try {
+            String target = java.nio.file.Files.readSymbolicLink(hostPath(logicalPath)).toString();
+            Path logical = target.startsWith("/") ? Path.of(target) : Path.of(logicalPath).resolveSibling(target);
+            return logical.normalize().toString();
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
 
     /** Runs an executable found on {@code PATH} with the given arguments, killed after {@code timeout}. */
     ToolResult run(Duration timeout, List<String> command);
