@@ -22,6 +22,7 @@ import java.util.Map;
 public final class FakeHost implements HostContext {
     private final Path root;
     private final Map<String, Deque<ToolResult>> answers = new HashMap<>();
+    private final Map<List<String>, ToolResult> exact = new HashMap<>();
     private final Map<String, Duration> settings = new HashMap<>();
     private final List<List<String>> calls = new ArrayList<>();
 
@@ -68,6 +69,12 @@ public final class FakeHost implements HostContext {
         return answer(tool, new ToolResult(0, stdout, "", false, false));
     }
 
+    /** Runs of exactly this command print {@code stdout} and exit 0 (checked before per-tool answers). */
+    public FakeHost answerExactly(List<String> command, String stdout) {
+        exact.put(List.copyOf(command), new ToolResult(0, stdout, "", false, false));
+        return this;
+    }
+
     /** The next run of {@code tool} gives this result. */
     public FakeHost answer(String tool, ToolResult result) {
         answers.computeIfAbsent(tool, k -> new ArrayDeque<>()).add(result);
@@ -110,6 +117,9 @@ public final class FakeHost implements HostContext {
     @Override
     public synchronized ToolResult run(List<String> command) {
         calls.add(List.copyOf(command));
+        if (exact.containsKey(command)) {
+            return exact.get(command);
+        }
         Deque<ToolResult> queue = answers.get(command.getFirst());
         if (queue == null || queue.isEmpty()) {
             return new ToolResult(-1, "", "", true, false);
