@@ -11,6 +11,7 @@ import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -82,7 +83,9 @@ public final class HostCommand {
             }
             Report report = new Report(settings.pluginsDir().toString(), plugins.plugins(), inventory.primaryVendor(), vendors, HostFacts.read(host));
             if (json) {
-                out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(report));
+                // Devices and host facts are plain records: name their fields in snake_case like the API does.
+                ObjectMapper mapper = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+                out.println(mapper.writerWithDefaultPrettyPrinter().writeValueAsString(report));
             } else {
                 printText(report, out);
             }
