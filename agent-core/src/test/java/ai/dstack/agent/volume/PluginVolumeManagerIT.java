@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.dstack.agent.plugin.PluginRuntime;
 import ai.dstack.agent.plugin.PluginSettings;
 import ai.dstack.agent.spi.VolumeSpec;
+import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.Docker;
 import ai.dstack.agent.testing.FakeExecutables;
 import ai.dstack.agent.testing.LocalImages;
@@ -105,19 +106,14 @@ class PluginVolumeManagerIT {
 
     private static String blkidType(LoopDevice d) {
         try {
-            return LoopDevice.run("blkid", "-p", "-o", "value", "-s", "TYPE", d.path()).strip();
+            return Commands.run("blkid", "-p", "-o", "value", "-s", "TYPE", d.path()).strip();
         } catch (IllegalStateException e) {
             return "";
         }
     }
 
     private static boolean mounted(String mountPoint) {
-        try {
-            LoopDevice.run("mountpoint", "-q", mountPoint);
-            return true;
-        } catch (IllegalStateException e) {
-            return false;
-        }
+        return Commands.succeeds("mountpoint", "-q", mountPoint);
     }
 
     @Test
@@ -155,11 +151,11 @@ class PluginVolumeManagerIT {
     @Test
     void anExistingExt4IsNeverFormattedEvenWithInitFsAndItsFilesAndPermissionsStay() throws Exception {
         LoopDevice disk = loop();
-        LoopDevice.run("mkfs.ext4", "-q", "-F", disk.path());
+        Commands.run("mkfs.ext4", "-q", "-F", disk.path());
         Path scratch = Files.createDirectories(tmp.resolve("scratch"));
-        LoopDevice.run("mount", disk.path(), scratch.toString());
+        Commands.run("mount", disk.path(), scratch.toString());
         Files.writeString(scratch.resolve("precious.txt"), "keep me");
-        LoopDevice.run("umount", scratch.toString());
+        Commands.run("umount", scratch.toString());
         String serial = "vol0" + disk.name().replace("loop", "feed");
         String volumeId = "vol-0" + disk.name().replace("loop", "feed");
         tools.script("lsblk", "[ \"$*\" = \"-o NAME,SERIAL\" ] && { printf 'NAME SERIAL\\n%s %s\\n'; exit 0; }; exec /usr/bin/lsblk \"$@\""

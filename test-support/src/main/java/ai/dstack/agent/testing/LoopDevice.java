@@ -5,8 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 /**
  * A real block device backed by a sparse file ({@code losetup -f --show}); needs root. Detached on close.
@@ -17,7 +15,7 @@ import java.util.concurrent.TimeUnit;
 public record LoopDevice(String path, Path image) implements AutoCloseable {
     /** Why loop devices cannot be used here, or null when they can. */
     public static String unavailableBecause() {
-        if (!"0".equals(run("id", "-u").strip())) {
+        if (!Commands.isRoot()) {
             return "needs root (loop devices, mkfs and mount)";
         }
         return null;
@@ -30,7 +28,7 @@ public record LoopDevice(String path, Path image) implements AutoCloseable {
             try (var f = new java.io.RandomAccessFile(image.toFile(), "rw")) {
                 f.setLength(megabytes * 1024L * 1024L);
             }
-            return new LoopDevice(run("losetup", "-f", "--show", image.toString()).strip(), image);
+            return new LoopDevice(Commands.run("losetup", "-f", "--show", image.toString()).strip(), image);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -48,7 +46,7 @@ public record LoopDevice(String path, Path image) implements AutoCloseable {
             long major = ((rdev >>> 8) & 0xfff) | ((rdev >>> 32) & ~0xfffL);
             long minor = (rdev & 0xff) | ((rdev >>> 12) & ~0xffL);
             Files.createDirectories(node.getParent());
-            run("mknod", node.toString(), "b", String.valueOf(major), String.valueOf(minor));
+            Commands.run("mknod", node.toString(), "b", String.valueOf(major), String.valueOf(minor));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -56,28 +54,11 @@ public record LoopDevice(String path, Path image) implements AutoCloseable {
 
     @Override
     public void close() {
-        run("losetup", "-d", path);
+        Commands.run("losetup", "-d", path);
         try {
             Files.deleteIfExists(image);
         } catch (IOException ignored) {
             // temp dir cleanup takes it
-        }
-    }
-
-    /** Runs a command, returns its stdout, throws with its output when it fails. */
-    public static String run(String... command) {
-        try {
-            Process p = new ProcessBuilder(List.of(command)).redirectErrorStream(true).start();
-            String out = new String(p.getInputStream().readAllBytes());
-            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
-            }
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 }
