@@ -21,22 +21,11 @@ final class AwsDevices {
     }
 
     String locate(VolumeSpec volume) throws StorageException {
-        Duration wait = host.setting("volume-attach-timeout", Duration.ofSeconds(30));
-        Duration poll = host.setting("volume-attach-poll-interval", Duration.ofMillis(500));
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (true) {
-            String device = bySerial(volume.volumeId());
-            if (device == null) {
-                device = byDeviceName(volume.deviceName());
-            }
-            if (device != null) {
-                return firstPartition(device);
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new StorageException("volume " + volume.volumeId() + " not found among block devices after " + seconds(wait));
-            }
-            Ext4Volumes.sleep(poll);
-        }
+        String device = Polling.until(host, "volume-attach", Duration.ofSeconds(30), Duration.ofMillis(500), () -> {
+            String bySerial = bySerial(volume.volumeId());
+            return bySerial != null ? bySerial : byDeviceName(volume.deviceName());
+        }, wait -> "volume " + volume.volumeId() + " not found among block devices after " + seconds(wait));
+        return firstPartition(device);
     }
 
     private String bySerial(String volumeId) throws StorageException {

@@ -24,20 +24,11 @@ final class BlockDevices {
     }
 
     void awaitReady(String device) throws StorageException {
-        Duration wait = host.setting("volume-ready-timeout", Duration.ofSeconds(10));
-        Duration poll = host.setting("volume-ready-poll-interval", Duration.ofMillis(200));
-        long deadline = System.nanoTime() + wait.toNanos();
-        String problem;
-        while (true) {
-            problem = notReadyBecause(device);
-            if (problem == null) {
-                return;
-            }
-            if (System.nanoTime() - deadline >= 0) {
-                throw new StorageException("device " + device + " not ready after " + wait.toMillis() + " ms: " + problem);
-            }
-            Ext4Volumes.sleep(poll);
-        }
+        String[] problem = {null};
+        Polling.until(host, "volume-ready", Duration.ofSeconds(10), Duration.ofMillis(200), () -> {
+            problem[0] = notReadyBecause(device);
+            return problem[0] == null ? device : null;
+        }, wait -> "device " + device + " not ready after " + wait.toMillis() + " ms: " + problem[0]);
     }
 
     /** Why the device is not usable yet, or null when it is. */
