@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
@@ -45,6 +46,7 @@ public final class DeviceInventory implements AutoCloseable {
 
     private final List<AcceleratorPlugin> plugins;
     private final HostContext host;
+    private final ReentrantLock refreshing = new ReentrantLock();
     private volatile Map<String, VendorState> states = Map.of();
     private ScheduledExecutorService poller;
 
@@ -54,7 +56,16 @@ public final class DeviceInventory implements AutoCloseable {
     }
 
     /** Fingerprints every vendor now and checks the health of what was found. */
-    public synchronized void refresh() {
+    public void refresh() {
+        refreshing.lock();
+        try {
+            states = fingerprintAll();
+        } finally {
+            refreshing.unlock();
+        }
+    }
+
+    private Map<String, VendorState> fingerprintAll() {
         Map<String, VendorState> next = new LinkedHashMap<>();
         for (AcceleratorPlugin plugin : plugins) {
             Fingerprint fp;
@@ -70,14 +81,25 @@ public final class DeviceInventory implements AutoCloseable {
             }
             next.put(plugin.vendor(), withHealth(plugin, fp));
         }
-        states = next;
+        return next;
     }
 
-    /** Checks the health of every vendor's devices again (without enumerating them again). */
-    public synchronized void refreshHealth() {
-        Map<String, VendorState> next = new LinkedHashMap<>();
-        states.forEach((vendor, s) -> next.put(vendor, withHealth(s.plugin(), s.fingerprint())));
-        states = next;
+    /**
+     * Checks the health of every vendor's devices again (without enumerating them again). While a
+     * full refresh runs (vendor tools may take minutes) it returns at once: that refresh brings
+     * fresh health with it, and callers such as the health endpoint must answer promptly.
+     */
+    public void refreshHealth() {
+        if (!refreshing.tryLock()) {
+            return;
+        }
+        try {
+            Map<String, VendorState> next = new LinkedHashMap<>();
+            states.forEach((vendor, s) -> next.put(vendor, withHealth(s.plugin(), s.fingerprint())));
+            states = next;
+        } finally {
+            refreshing.unlock();
+        }
     }
 
     private VendorState withHealth(AcceleratorPlugin plugin, Fingerprint fp) {

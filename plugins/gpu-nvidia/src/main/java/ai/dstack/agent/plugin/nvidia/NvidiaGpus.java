@@ -5,6 +5,7 @@ import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.DeviceRequest;
+import ai.dstack.agent.spi.DeviceStats;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HostContext;
@@ -25,6 +26,9 @@ public final class NvidiaGpus implements AcceleratorPlugin {
     static final List<String> CAPABILITIES = List.of("gpu", "utility", "compute", "graphics", "video", "display", "compat32");
     static final List<String> QUERY = List.of("nvidia-smi",
             "--query-gpu=name,memory.total,uuid,driver_version,pci.bus_id", "--format=csv,noheader,nounits");
+
+    static final List<String> STATS_QUERY = List.of("nvidia-smi", "--query-gpu=uuid,memory.used,utilization.gpu",
+            "--format=csv,noheader,nounits");
 
     private final NvidiaHealth health = new NvidiaHealth();
 
@@ -88,6 +92,23 @@ public final class NvidiaGpus implements AcceleratorPlugin {
     @Override
     public List<HealthIncident> health(List<Device> devices, HostContext host) {
         return health.check(devices, host);
+    }
+
+    /** Memory in use and utilisation per GPU from {@code nvidia-smi}; empty when it fails. */
+    @Override
+    public List<DeviceStats> stats(List<Device> devices, HostContext host) {
+        ToolResult result = host.run(STATS_QUERY);
+        if (!result.ok()) {
+            return List.of();
+        }
+        List<String> wanted = devices.stream().map(Device::id).toList();
+        List<DeviceStats> stats = new ArrayList<>();
+        for (List<String> f : result.csv(3).records()) {
+            if (wanted.contains(f.get(0))) {
+                stats.add(new DeviceStats(f.get(0), parseMib(f.get(1)) * 1024 * 1024, parseMib(f.get(2))));
+            }
+        }
+        return stats;
     }
 
     @Override

@@ -154,4 +154,13 @@ class NvidiaGpusTest {
         FakeHost host = new FakeHost(root).answer("dcgmi", "ok").answerResource("dcgmi", getClass(), "/nvidia-smi/dcgmi-healthy.json");
         assertThat(plugin.health(List.of(), host)).isEmpty();
     }
+
+    @Test
+    void statsReportMemoryInUseAndUtilisationOfTheAskedGpus() {
+        FakeHost host = new FakeHost(root).answerResource("nvidia-smi", getClass(), "/nvidia-smi/stats.csv");
+        List<Device> devices = List.of(Device.of("nvidia", "GPU-bbbbbbbb-1111-1111-1111-111111111111", 1, "", 0, ""));
+        assertThat(plugin.stats(devices, host)).containsExactly(
+                new ai.dstack.agent.spi.DeviceStats("GPU-bbbbbbbb-1111-1111-1111-111111111111", 17408L * 1024 * 1024, 87));
+        assertThat(host.calls()).containsExactly(NvidiaGpus.STATS_QUERY);
+    }
 }
