@@ -75,6 +75,10 @@ public final class DeviceInventory implements AutoCloseable {
                 LOG.log(Level.WARNING, plugin.vendor() + " fingerprint failed", e);
                 fp = Fingerprint.failed(plugin.vendor(), "plugin error: " + e);
             }
+            List<String> problems = fp.problems();
+            if (!problems.isEmpty()) {
+                fp = Fingerprint.failed(plugin.vendor(), "plugin answer refused: " + String.join("; ", problems));
+            }
             if (fp.error() != null) {
                 String error = fp.error();
                 LOG.warning(() -> plugin.vendor() + ": " + error);

@@ -104,4 +104,19 @@ class PluginGpuPoolTest {
         assertThat(pool.vendor()).isEqualTo("nvidia");
         assertThat(pool.allocate("a", 2)).hasSize(2);
     }
+
+    @Test
+    void aPluginAnswerWithRepeatedIdsIsRefusedRatherThanHandedOutTwice() {
+        var broken = new StubAccelerator("nvidia", 0, 2) {
+            @Override
+            public ai.dstack.agent.spi.Fingerprint fingerprint(ai.dstack.agent.spi.HostContext host) {
+                return ai.dstack.agent.spi.Fingerprint.of("nvidia", List.of(
+                        ai.dstack.agent.spi.Device.of("nvidia", "GPU-same", 0, "", 0, ""), ai.dstack.agent.spi.Device.of("nvidia", "GPU-same", 1, "", 0, "")));
+            }
+        };
+        DeviceInventory inventory = new DeviceInventory(List.of(broken), new FakeHost(root));
+        inventory.refresh();
+        assertThat(inventory.primaryVendor()).isEqualTo("none");
+        assertThat(inventory.vendors().getFirst().fingerprint().error()).isEqualTo("plugin answer refused: devices[1]: id GPU-same repeated");
+    }
 }

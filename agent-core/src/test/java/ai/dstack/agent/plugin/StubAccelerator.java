@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.stream.IntStream;
 
 /** An accelerator plugin with a settable device count and health findings, for core tests. */
-public final class StubAccelerator implements AcceleratorPlugin {
+public class StubAccelerator implements AcceleratorPlugin {
     private final String vendor;
     private final int priority;
     private volatile int count;
