@@ -156,10 +156,29 @@ public final class TestDockerd implements AutoCloseable {
         } catch (IllegalStateException ignored) {
             // already gone
         }
+        unmountEverythingUnder(dir);
         try {
             Commands.run("rm", "-rf", dir.toString());
         } catch (IllegalStateException ignored) {
-            // leftover mounts under the data root; the temp dir is only litter
+            // something is still mounted there; the temp dir is only litter
+        }
+    }
+
+    /** dockerd leaves its default network namespace bind-mounted under the exec root. */
+    private static void unmountEverythingUnder(Path dir) {
+        try {
+            List<String> mountPoints = new ArrayList<>();
+            for (String line : Files.readAllLines(Path.of("/proc/self/mounts"))) {
+                String[] f = line.split(" ");
+                if (f.length > 1 && f[1].startsWith(dir + "/")) {
+                    mountPoints.add(f[1]);
+                }
+            }
+            for (String mp : mountPoints.reversed()) {
+                Commands.succeeds("umount", "-l", mp);
+            }
+        } catch (IOException ignored) {
+            // no mount table: nothing to do
         }
     }
 
