@@ -1,8 +1,9 @@
 package ai.dstack.agent.cli;
 
+import ai.dstack.agent.host.HostInfo;
+import ai.dstack.agent.host.PluginGpuPool;
 import ai.dstack.agent.plugin.DeviceInventory;
 import ai.dstack.agent.plugin.DeviceInventory.VendorState;
-import ai.dstack.agent.plugin.HostFacts;
 import ai.dstack.agent.plugin.LocalHost;
 import ai.dstack.agent.plugin.PluginHost;
 import ai.dstack.agent.plugin.PluginHost.LoadedPlugin;
@@ -21,9 +22,12 @@ import java.util.Map;
 /**
  * {@code dstack-shim host [--json] [--plugins-dir DIR] [--plugins IDS]}: what the agent sees on this
  * host without starting the server: the plugins (id, version, state), every vendor's devices with
- * their health, the primary vendor, and the other host facts.
+ * their health, the primary vendor, and the facts {@code host_info.json} would carry.
  */
 public final class HostCommand {
+    /** Docker's default root dir, whose filesystem {@code disk_size} describes. */
+    static final Path DOCKER_ROOT = Path.of("/var/lib/docker");
+
     private HostCommand() {
     }
 
@@ -32,7 +36,7 @@ public final class HostCommand {
                   @JsonProperty("plugins") List<LoadedPlugin> plugins,
                   @JsonProperty("primary_vendor") String primaryVendor,
                   @JsonProperty("accelerators") List<Vendor> accelerators,
-                  @JsonProperty("host") HostFacts host) {
+                  @JsonProperty("host_info") HostInfo hostInfo) {
     }
 
     record Vendor(@JsonProperty("vendor") String vendor, @JsonProperty("present") boolean present,
@@ -81,7 +85,9 @@ public final class HostCommand {
                 Fingerprint f = s.fingerprint();
                 vendors.add(new Vendor(s.vendor(), f.present(), f.error(), f.devices()));
             }
-            Report report = new Report(settings.pluginsDir().toString(), plugins.plugins(), inventory.primaryVendor(), vendors, HostFacts.read(host));
+            // What host_info.json would say; Docker's root dir is not asked for (no engine needed here).
+            HostInfo hostInfo = HostInfo.collect(new PluginGpuPool(inventory, host), DOCKER_ROOT);
+            Report report = new Report(settings.pluginsDir().toString(), plugins.plugins(), inventory.primaryVendor(), vendors, hostInfo);
             if (json) {
                 // Devices and host facts are plain records: name their fields in snake_case like the API does.
                 ObjectMapper mapper = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
@@ -119,8 +125,10 @@ public final class HostCommand {
                         d.healthy() ? (d.healthDetail().isEmpty() ? "healthy" : "warning: " + d.healthDetail()) : "unhealthy: " + d.healthDetail());
             }
         }
-        out.println("Host:");
-        out.println("  cpus " + r.host().cpus() + ", memory " + r.host().memoryBytes() / (1024 * 1024) + " MiB");
-        out.println("  addresses " + String.join(" ", r.host().addresses()));
+        HostInfo h = r.hostInfo();
+        out.println("Host (as host_info.json describes it):");
+        out.println("  gpu_vendor " + h.gpuVendor() + ", gpu_count " + h.gpuCount() + ", gpu_name \"" + h.gpuName() + "\", gpu_memory " + h.gpuMemory() + " MiB");
+        out.println("  cpus " + h.cpus() + ", memory " + h.memory() / (1024 * 1024) + " MiB, disk available " + h.diskSize() / (1024 * 1024) + " MiB");
+        out.println("  addresses " + String.join(" ", h.addresses()));
     }
 }

@@ -175,28 +175,6 @@ public final class DeviceInventory implements AutoCloseable {
         return primary().map(s -> s.fingerprint().devices()).orElse(List.of());
     }
 
-    /** The GPU facts {@code host_info.json} and {@code /api/instance/info} carry, from the primary vendor. */
-    public GpuFacts gpuFacts() {
-        List<Device> devices = primaryDevices();
-        if (devices.isEmpty()) {
-            return new GpuFacts("none", "", 0, 0, "");
-        }
-        Device first = devices.getFirst();
-        return new GpuFacts(primaryVendor(), first.name(), first.memoryMib(), devices.size(), first.driverVersion());
-    }
-
-    /**
-     * The accelerator facts of the host's primary vendor.
-     *
-     * @param vendor        {@code nvidia}/{@code amd}/{@code intel}/{@code tenstorrent}, or {@code none}
-     * @param name          name of the first device, "" if none
-     * @param memoryMib     memory of the first device in MiB, 0 if none
-     * @param count         number of devices
-     * @param driverVersion driver version of the first device, "" when unknown or none
-     */
-    public record GpuFacts(String vendor, String name, long memoryMib, int count, String driverVersion) {
-    }
-
     @Override
     public synchronized void close() {
         if (poller != null) {

@@ -27,7 +27,7 @@ class HostCommandTest {
     void fakeHostWithFourL4sAndNoGaudiTool() {
         FakeExecutables tools = new FakeExecutables(tmp.resolve("bin"));
         tools.printing("nvidia-smi", RepoPaths.fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
-        new FakeHost(tmp.resolve("root")).file("/dev/nvidiactl", "").dir("/dev/accel").file("/proc/meminfo", "MemTotal:       16384000 kB\n");
+        new FakeHost(tmp.resolve("root")).file("/dev/nvidiactl", "").dir("/dev/accel");
         RepoPaths.copyBuiltPlugins(tmp.resolve("plugins"));
         env = Map.of("PATH", tools.dir() + ":/usr/bin:/bin", "DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString(),
                 "DSTACK_SHIM_HOST_ROOT", tmp.resolve("root").toString());
@@ -51,7 +51,9 @@ class HostCommandTest {
         assertThat(nvidia.path("vendor").asText()).isEqualTo("nvidia");
         assertThat(nvidia.path("devices")).hasSize(4);
         assertThat(json.path("accelerators").get(2).path("error").asText()).isEqualTo("hl-smi: not found on PATH");
-        assertThat(json.path("host").path("memory_bytes").asLong()).isEqualTo(16384000L * 1024);
+        assertThat(json.path("host_info").path("gpu_vendor").asText()).isEqualTo("nvidia");
+        assertThat(json.path("host_info").path("gpu_count").asInt()).isEqualTo(4);
+        assertThat(json.path("host_info").path("addresses").isArray()).isTrue();
     }
 
     @Test
