@@ -92,18 +92,17 @@ public final class TestDockerd implements AutoCloseable {
     }
 
     private void awaitReady() {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException("test dockerd exited: " + log());
-            }
-            if (Commands.succeeds("docker", "-H", host, "version")) {
-                return;
-            }
-            sleep(200);
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                if (!process.isAlive()) {
+                    throw new IllegalStateException("test dockerd exited: " + log());
+                }
+                return Commands.succeeds("docker", "-H", host, "version");
+            });
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            close();
+            throw new IllegalStateException("test dockerd did not answer within 60 s: " + log());
         }
-        close();
-        throw new IllegalStateException("test dockerd did not answer within 60 s: " + log());
     }
 
     /** The engine's endpoint, e.g. {@code unix:///tmp/dockerd-…/docker.sock}. */
@@ -179,15 +178,6 @@ public final class TestDockerd implements AutoCloseable {
             }
         } catch (IOException ignored) {
             // no mount table: nothing to do
-        }
-    }
-
-    private static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 
