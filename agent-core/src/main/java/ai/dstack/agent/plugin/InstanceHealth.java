@@ -2,6 +2,7 @@ package ai.dstack.agent.plugin;
 
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -30,7 +31,7 @@ public final class InstanceHealth {
      *
      * @param dcgm the health report, null when the host has no accelerators to report on
      */
-    public record Response(@JsonProperty("dcgm") Report dcgm) {
+    public record Response(@JsonProperty("dcgm") @JsonInclude(JsonInclude.Include.ALWAYS) Report dcgm) {
     }
 
     /**

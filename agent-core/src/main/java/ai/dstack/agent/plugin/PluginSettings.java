@@ -63,6 +63,11 @@ public record PluginSettings(Path pluginsDir, Set<String> selected, Path hostRoo
         return new PluginSettings(pluginsDir, selected, root, toolTimeout, fingerprintInterval, dcgmExporterPort, dcgmExporterInterval, env);
     }
 
+    /** The same settings with the {@code --dcgm-exporter-http-port} and {@code --dcgm-exporter-interval} flags' values. */
+    public PluginSettings withDcgmExporter(int port, Duration interval) {
+        return new PluginSettings(pluginsDir, selected, hostRoot, toolTimeout, fingerprintInterval, port, interval, env);
+    }
+
     static Set<String> parseIds(String csv) {
         return Arrays.stream(csv.split(",")).map(String::strip).filter(s -> !s.isEmpty())
                 .collect(Collectors.toCollection(LinkedHashSet::new));

@@ -47,7 +47,8 @@ class InstanceHealthTest {
     }
 
     @Test
-    void aHostWithoutAcceleratorsReportsNull() throws Exception {
-        assertThat(new ObjectMapper().writeValueAsString(check(new StubAccelerator("nvidia", 0, 0)))).isEqualTo("{\"dcgm\":null}");
+    void aHostWithoutAcceleratorsReportsNullEvenWhereNullsAreLeftOut() throws Exception {
+        ObjectMapper leavingOutNulls = new ObjectMapper().setSerializationInclusion(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL);
+        assertThat(leavingOutNulls.writeValueAsString(check(new StubAccelerator("nvidia", 0, 0)))).isEqualTo("{\"dcgm\":null}");
     }
 }
