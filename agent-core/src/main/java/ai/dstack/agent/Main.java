@@ -1,6 +1,7 @@
 package ai.dstack.agent;
 
 import ai.dstack.agent.api.ApiServer;
+import ai.dstack.agent.cli.HostCommand;
 import ai.dstack.agent.cli.RunCommand;
 import ai.dstack.agent.cli.TasksCommand;
 import ai.dstack.agent.component.Components;
@@ -16,6 +17,8 @@ import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
+import ai.dstack.agent.plugin.PluginRuntime;
+import ai.dstack.agent.plugin.PluginSettings;
 import ai.dstack.agent.task.Host;
 import ai.dstack.agent.task.Reconciler;
 import ai.dstack.agent.task.TaskService;
@@ -26,6 +29,7 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -88,10 +92,7 @@ public final class Main {
         return switch (name) {
             case "run" -> RunCommand.run(args, env, System.out, System.err);
             case "tasks" -> TasksCommand.run(args, env, System.out, System.err);
-            default -> {
-                System.err.println("dstack-shim " + name + ": not implemented yet");
-                yield 2;
-            }
+            default -> HostCommand.run(args, env, System.out);
         };
     }
 
@@ -126,9 +127,9 @@ public final class Main {
         }
         LOG.info("Docker engine API " + engine.apiVersion() + ", root " + engine.dockerRootDir());
 
-        // Host resource seams. The plugins helper replaces these two lines with the PF4J plugin host at merge.
-        GpuPool gpus = GpuPool.none();
-        VolumeManager volumes = VolumeManager.unsupported();
+        PluginRuntime plugins = startPlugins(config, env);
+        GpuPool gpus = plugins.gpus();
+        VolumeManager volumes = plugins.volumes();
 
         HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
@@ -149,9 +150,9 @@ public final class Main {
             }
         }
 
-        Stopper stopper = new Stopper(components, config);
+        Stopper stopper = new Stopper(components, plugins, config);
         WebServer server = ApiServer.create(config.httpPort(), config.waits().shutdownGrace(), version, tasks, components,
-                gpus, stopper::request);
+                plugins, stopper::request);
         stopper.server = server;
         Signal.handle(new Signal("TERM"), s -> stopper.request(false));
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
@@ -162,12 +163,14 @@ public final class Main {
     /** Stops once: graceful (installs cancelled, in-flight requests get the grace) or forced; exit 0 either way. */
     private static final class Stopper {
         private final Components components;
+        private final PluginRuntime plugins;
         private final ShimConfig config;
         private final AtomicBoolean graceful = new AtomicBoolean();
         private volatile WebServer server;
 
-        Stopper(Components components, ShimConfig config) {
+        Stopper(Components components, PluginRuntime plugins, ShimConfig config) {
             this.components = components;
+            this.plugins = plugins;
             this.config = config;
         }
 
@@ -185,10 +188,29 @@ public final class Main {
                 if (server != null) {
                     server.stop();
                 }
+                plugins.close();
                 LOG.info("stopped; containers keep running");
                 System.exit(0);
             });
         }
+    }
+
+    /** Loads the plugins ({@code --plugins-dir}, {@code --plugins}) and finds the host's devices. */
+    private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
+        PluginSettings settings;
+        try {
+            settings = PluginSettings.fromEnv(env)
+                    .withDcgmExporter(config.dcgmExporterHttpPort(), Duration.ofMillis(config.dcgmExporterIntervalMs()));
+        } catch (IllegalArgumentException e) {
+            throw new StartupException(e.getMessage());
+        }
+        if (!config.pluginsDir().isEmpty()) {
+            settings = settings.withPluginsDir(Path.of(config.pluginsDir()));
+        }
+        if (!config.plugins().isEmpty()) {
+            settings = settings.withSelected(config.plugins());
+        }
+        return PluginRuntime.start(settings, true);
     }
 
     /** Host sources of the runner runtimes that task containers mount now. */

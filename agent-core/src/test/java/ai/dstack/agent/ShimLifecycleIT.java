@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.dstack.agent.task.TaskCalls;
 import ai.dstack.agent.testing.ApiClient;
 import ai.dstack.agent.testing.Docker;
+import ai.dstack.agent.testing.FreePorts;
 import ai.dstack.agent.testing.ShimProcess;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -39,10 +40,10 @@ class ShimLifecycleIT {
     }
 
     @Test
-    void subcommandsAreNotImplementedYet() {
-        ShimProcess.Run run = ShimProcess.runToExit(tmp, Map.of(), "tasks");
-        assertThat(run.output()).contains("not implemented yet");
-        assertThat(run.exitCode()).isNotZero();
+    void tasksSubcommandWithoutARunningShimSaysHowToStartOne() {
+        ShimProcess.Run run = ShimProcess.runToExit(tmp, Map.of(), "tasks", "--shim-http-port", "" + FreePorts.next());
+        assertThat(run.output()).contains("is not reachable").contains("bin/dstack-shim");
+        assertThat(run.exitCode()).isEqualTo(1);
     }
 
     @Test

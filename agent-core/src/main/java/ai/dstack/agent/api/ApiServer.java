@@ -1,7 +1,7 @@
 package ai.dstack.agent.api;
 
 import ai.dstack.agent.component.Components;
-import ai.dstack.agent.host.GpuPool;
+import ai.dstack.agent.plugin.PluginRuntime;
 import ai.dstack.agent.task.TaskService;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
@@ -22,21 +22,21 @@ public final class ApiServer {
      * @param shutdown called with {@code force} after a shutdown request was answered
      */
     public static WebServer create(int port, Duration grace, String version, TaskService tasks, Components components,
-                                   GpuPool gpus, Consumer<Boolean> shutdown) {
+                                   PluginRuntime plugins, Consumer<Boolean> shutdown) {
         return WebServer.builder()
                 .address(InetAddress.getLoopbackAddress())
                 .port(port)
                 .shutdownHook(false)
                 .shutdownGracePeriod(grace)
-                .routing(routing -> routing(routing, version, tasks, components, gpus, shutdown))
+                .routing(routing -> routing(routing, version, tasks, components, plugins, shutdown))
                 .build();
     }
 
     private static void routing(HttpRouting.Builder routing, String version, TaskService tasks, Components components,
-                                GpuPool gpus, Consumer<Boolean> shutdown) {
+                                PluginRuntime plugins, Consumer<Boolean> shutdown) {
         routing.register(new HealthService(version))
                 .register(new TasksService(tasks))
-                .register(new InstanceService(gpus))
+                .register(new InstanceService(plugins, tasks))
                 .register(new ComponentsService(components))
                 .register(new ShutdownService(shutdown))
                 .any((req, res) -> Replies.text(res, 404, "404 page not found"));

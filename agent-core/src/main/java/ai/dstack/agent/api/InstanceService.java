@@ -1,19 +1,23 @@
 package ai.dstack.agent.api;
 
 import ai.dstack.agent.host.GpuPool;
+import ai.dstack.agent.plugin.DcgmExporter;
+import ai.dstack.agent.plugin.PluginRuntime;
 import ai.dstack.agent.spi.Device;
-import com.fasterxml.jackson.annotation.JsonInclude;
-import com.fasterxml.jackson.annotation.JsonProperty;
+import ai.dstack.agent.task.TaskService;
+import ai.dstack.agent.task.TaskState;
+import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Instance health, GPU facts and per-task metrics (spec shim §2.5, §2.6, §2.14). Without DCGM
- * health is {@code {"dcgm":null}} and metrics are 404.
+ * Instance health, GPU facts and per-task metrics (spec shim §2.5, §2.6, §2.14). Without
+ * accelerators health is {@code {"dcgm":null}}; without dcgm-exporter metrics are 404.
  * <pre>
  * curl localhost:10998/api/instance/health
  * curl localhost:10998/api/instance/info
@@ -21,27 +25,25 @@ import java.util.Map;
  * </pre>
  */
 final class InstanceService implements HttpService {
-    private final GpuPool gpus;
+    private final PluginRuntime plugins;
+    private final TaskService tasks;
 
-    InstanceService(GpuPool gpus) {
-        this.gpus = gpus;
-    }
-
-    record Health(@JsonProperty("dcgm") @JsonInclude(JsonInclude.Include.ALWAYS) Object dcgm) {
+    InstanceService(PluginRuntime plugins, TaskService tasks) {
+        this.plugins = plugins;
+        this.tasks = tasks;
     }
 
     @Override
     public void routing(HttpRules rules) {
         Routes.on(rules)
-                .get("/api/instance/health", (req, res) -> Replies.json(res, new Health(null)))
+                .get("/api/instance/health", (req, res) -> Replies.json(res, plugins.health()))
                 .get("/api/instance/info", this::info)
-                .get("/metrics/tasks/{id}", (req, res) -> {
-                    throw new ApiException(404, "DCGM Exporter is not available");
-                })
+                .get("/metrics/tasks/{id}", this::taskMetrics)
                 .otherMethodsNotAllowed();
     }
 
     private void info(ServerRequest req, ServerResponse res) {
+        GpuPool gpus = plugins.gpus();
         Map<String, String> info = new HashMap<>();
         if (!gpus.devices().isEmpty()) {
             Device first = gpus.devices().getFirst();
@@ -51,5 +53,22 @@ final class InstanceService implements HttpService {
             }
         }
         Replies.json(res, info);
+    }
+
+    private void taskMetrics(ServerRequest req, ServerResponse res) throws ApiException {
+        if (plugins.exporter().isEmpty()) {
+            throw new ApiException(404, "DCGM Exporter is not available");
+        }
+        TaskState task = tasks.get(req.path().pathParameters().get("id"))
+                .orElseThrow(() -> new ApiException(404, "Task not found"));
+        List<String> ids = task.gpuIds() == null ? List.of() : task.gpuIds();
+        switch (plugins.taskMetrics(ids)) {
+            case DcgmExporter.Metrics.Ok ok -> {
+                res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+                res.send(ok.body());
+            }
+            case DcgmExporter.Metrics.ScrapeFailed failed -> throw new ApiException(502, failed.error());
+            case DcgmExporter.Metrics.Unavailable unavailable -> throw new ApiException(404, "DCGM Exporter is not available");
+        }
     }
 }

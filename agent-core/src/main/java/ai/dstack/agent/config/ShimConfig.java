@@ -25,13 +25,16 @@ import java.util.Optional;
  * @param pjrtDevice           {@code PJRT_DEVICE} value for containers, "" for none
  * @param serviceMode          write host_info.json at startup
  * @param runnerRuntimeDir     runner runtime directory to mount into containers, empty when not configured
+ * @param pluginsDir           plugins folder, "" for the default
+ * @param plugins              comma-separated plugin ids to load, "" for all
  * @param waits                every long wait
  */
 public record ShimConfig(Path home, Path shimBinaryPath, int httpPort, LogLevel logLevel, String runnerDownloadUrl,
                          Path runnerBinaryPath, int runnerHttpPort, int runnerSshPort, String runnerSshLogLevel,
                          String runnerLogLevel, int dcgmExporterHttpPort, long dcgmExporterIntervalMs,
                          String dcgmAddress, List<String> passEnv, boolean privileged, String pjrtDevice,
-                         boolean serviceMode, Optional<Path> runnerRuntimeDir, Waits waits) {
+                         boolean serviceMode, Optional<Path> runnerRuntimeDir, String pluginsDir, String plugins,
+                         Waits waits) {
     public ShimConfig {
         passEnv = List.copyOf(passEnv);
     }

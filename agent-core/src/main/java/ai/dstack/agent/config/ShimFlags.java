@@ -37,6 +37,8 @@ public final class ShimFlags {
             new FlagSpec("privileged", "DSTACK_DOCKER_PRIVILEGED", Kind.BOOL, "false", "Run every container privileged"),
             new FlagSpec("pjrt-device", "PJRT_DEVICE", Kind.STRING, "", "Set PJRT_DEVICE=<value> in containers (GCP TPU: TPU)"),
             new FlagSpec("service", "DSTACK_SERVICE_MODE", Kind.BOOL, "false", "Write host_info.json at startup"),
+            new FlagSpec("plugins-dir", "DSTACK_SHIM_PLUGINS_DIR", Kind.STRING, "", "Folder of plugin zips (default: the install's plugins/, in the source tree plugins/target/plugins)"),
+            new FlagSpec("plugins", "DSTACK_SHIM_PLUGINS", Kind.STRING, "", "Comma-separated plugin ids to load (default: all in the plugins folder)"),
             new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "1200000", "Longest an image pull may take"),
             new FlagSpec("sync-stop-limit-ms", "DSTACK_SHIM_SYNC_STOP_LIMIT_MS", Kind.MILLIS, "5000", "A terminate whose grace is at most this stops the container inside the request; longer ones reply at once"),
             new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
@@ -108,7 +110,8 @@ public final class ShimFlags {
                 v.integer("runner-http-port"), v.integer("runner-ssh-port"), v.string("runner-ssh-log-level"),
                 v.string("runner-log-level"), v.integer("dcgm-exporter-http-port"), v.integer("dcgm-exporter-interval"),
                 v.string("dcgm-address"), passEnv, v.bool("privileged"), v.string("pjrt-device"), v.bool("service"),
-                runtime.isEmpty() ? Optional.empty() : Optional.of(Path.of(runtime).toAbsolutePath().normalize()), waits);
+                runtime.isEmpty() ? Optional.empty() : Optional.of(Path.of(runtime).toAbsolutePath().normalize()),
+                v.string("plugins-dir"), v.string("plugins"), waits);
     }
 
     /** Parses Go's boolean spellings; empty is false. */

@@ -62,7 +62,7 @@ final class InProcessShim implements AutoCloseable {
         TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
         tasks.adopt(new Reconciler(host, store, config.home()).reconcile());
         Components components = new Components(config.runnerBinaryPath(), config.shimBinaryPath(), config.waits().componentInstall(), workers);
-        WebServer server = ApiServer.create(0, Duration.ofSeconds(1), "0.21.7", tasks, components, plugins.gpus(), force -> { });
+        WebServer server = ApiServer.create(0, Duration.ofSeconds(1), "0.21.7", tasks, components, plugins, force -> { });
         server.start();
         return new InProcessShim(server, workers, timer, engine);
     }
