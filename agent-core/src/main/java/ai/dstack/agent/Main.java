@@ -20,6 +20,7 @@ import ai.dstack.agent.host.HostKeys;
 import ai.dstack.agent.plugin.PluginRuntime;
 import ai.dstack.agent.plugin.PluginSettings;
 import ai.dstack.agent.task.Host;
+import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
@@ -133,7 +134,8 @@ public final class Main {
 
         HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
-        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer);
+        PipelineStats stats = new PipelineStats();
+        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
         TaskStore store = new TaskStore(config.tasksDir());
         TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
         try {
@@ -152,7 +154,7 @@ public final class Main {
 
         Stopper stopper = new Stopper(components, plugins, config);
         WebServer server = ApiServer.create(config.httpPort(), config.waits().shutdownGrace(), version, tasks, components,
-                plugins, stopper::request);
+                plugins, stats, stopper::request);
         stopper.server = server;
         Signal.handle(new Signal("TERM"), s -> stopper.request(false));
         Signal.handle(new Signal("INT"), s -> stopper.request(false));

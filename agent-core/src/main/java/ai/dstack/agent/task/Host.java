@@ -18,7 +18,8 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param hostKeys the host users' authorized_keys
  * @param waits    every long wait
  * @param timer    runs deadlines
+ * @param stats    step durations, for the agent's metrics
  */
 public record Host(Engine engine, ContainerPlanner planner, GpuPool gpus, VolumeManager volumes, HostKeys hostKeys,
-                   Waits waits, ScheduledExecutorService timer) {
+                   Waits waits, ScheduledExecutorService timer, PipelineStats stats) {
 }

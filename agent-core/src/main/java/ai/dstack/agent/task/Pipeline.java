@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -71,14 +72,19 @@ final class Pipeline implements Runnable {
             return;
         }
         if (resumeAt.compareTo(TaskStatus.CREATING) < 0) {
-            if (!pull(spec) || !task.advance(TaskStatus.PULLING, TaskStatus.CREATING)) {
+            long pullStart = System.nanoTime();
+            boolean pulled = pull(spec);
+            host.stats().pulls().record(Duration.ofNanos(System.nanoTime() - pullStart));
+            if (!pulled || !task.advance(TaskStatus.PULLING, TaskStatus.CREATING)) {
                 return;
             }
         }
         // A container already created (found by the restart reconciliation) is started, never created twice.
+        long createStart = System.nanoTime();
         Optional<String> containerId = task.state().containerId().isEmpty()
                 ? create(spec) : Optional.of(task.state().containerId());
         if (containerId.isPresent() && start(containerId.get(), spec)) {
+            host.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
             watch(task.state().containerId());
         }
     }

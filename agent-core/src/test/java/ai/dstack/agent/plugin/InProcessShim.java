@@ -8,6 +8,7 @@ import ai.dstack.agent.docker.ContainerPlanner;
 import ai.dstack.agent.docker.Engine;
 import ai.dstack.agent.host.HostKeys;
 import ai.dstack.agent.task.Host;
+import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
@@ -57,12 +58,12 @@ final class InProcessShim implements AutoCloseable {
         ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
         ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
         Host host = new Host(engine, new ContainerPlanner(config, env, Optional.empty()), plugins.gpus(), plugins.volumes(),
-                new HostKeys(home.resolve("host-keys.json"), Path.of("/etc/passwd")), config.waits(), timer);
+                new HostKeys(home.resolve("host-keys.json"), Path.of("/etc/passwd")), config.waits(), timer, new PipelineStats());
         TaskStore store = new TaskStore(config.tasksDir());
         TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
         tasks.adopt(new Reconciler(host, store, config.home()).reconcile());
         Components components = new Components(config.runnerBinaryPath(), config.shimBinaryPath(), config.waits().componentInstall(), workers);
-        WebServer server = ApiServer.create(0, Duration.ofSeconds(1), "0.21.7", tasks, components, plugins, force -> { });
+        WebServer server = ApiServer.create(0, Duration.ofSeconds(1), "0.21.7", tasks, components, plugins, host.stats(), force -> { });
         server.start();
         return new InProcessShim(server, workers, timer, engine);
     }

@@ -71,6 +71,23 @@ class TaskPipelineIT {
     }
 
     @Test
+    void agentMetricsCountTasksByStatusAndTimeTheirPullsAndStarts() {
+        String id = submit(api, busybox("bridge"));
+        awaitStatus(api, id, "running");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            ApiClient.Reply metrics = api.get("/metrics");
+            assertThat(metrics.status()).isEqualTo(200);
+            assertThat(metrics.header("Content-Type").orElse("")).startsWith("text/plain");
+            assertThat(metrics.body())
+                    .containsPattern("(?m)^dstack_shim_tasks\\{status=\"running\"} [1-9]")
+                    .containsPattern("(?m)^dstack_shim_image_pull_seconds_count [1-9]")
+                    .containsPattern("(?m)^dstack_shim_container_start_seconds_count [1-9]")
+                    .contains("dstack_shim_gpus{state=\"free\"} 0");
+        });
+        TaskCalls.terminateAndRemove(api, id);
+    }
+
+    @Test
     void bridgeRunnerPortsArePublishedOnLoopbackAndAnswer() {
         String id = submit(api, busybox("bridge"));
         JsonNode task = awaitStatus(api, id, "running");
