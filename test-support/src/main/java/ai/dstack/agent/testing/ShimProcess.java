@@ -1,5 +1,6 @@
 package ai.dstack.agent.testing;
 
+import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The shim as a separate JVM process started from the test classpath, with its own temp home,
  * a free port and a stub runner; it can be killed (SIGKILL) and started again on the same home.
- * Closing it kills the process and removes every container labelled with its home.
+ * Closing it kills the process and removes every container labelled with its home from its engine
+ * (the one its {@code DOCKER_HOST} names, else the main one).
  */
 public final class ShimProcess implements AutoCloseable {
     private static final String MAIN = "ai.dstack.agent.Main";
@@ -26,6 +28,7 @@ public final class ShimProcess implements AutoCloseable {
     private final Path log;
     private Process process;
     private int starts;
+    private DockerClient engine;
 
     private ShimProcess(Path home, Map<String, String> env, List<String> args) {
         this.home = home;
@@ -87,10 +90,21 @@ public final class ShimProcess implements AutoCloseable {
 
     /** Runs the shim with {@code args} and {@code env} (HOME set to {@code tempDir}) until it exits by itself. */
     public static Run runToExit(Path tempDir, Map<String, String> env, String... args) {
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put("HOME", tempDir.toString());
+        all.putAll(env);
+        return runWith(all, args);
+    }
+
+    /** Runs another shim command (e.g. {@code host --json}) with this shim's environment until it exits. */
+    public Run runCommand(String... args) {
+        return runWith(env, args);
+    }
+
+    private static Run runWith(Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>(javaCommand());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("HOME", tempDir.toString());
         pb.environment().putAll(env);
         try {
             Process p = pb.start();
@@ -198,9 +212,18 @@ public final class ShimProcess implements AutoCloseable {
         }
     }
 
+    /** A client of the engine this shim drives. */
+    public synchronized DockerClient engine() {
+        if (engine == null) {
+            String host = env.get("DOCKER_HOST");
+            engine = host == null || host.isBlank() ? Docker.client() : Docker.client(host);
+        }
+        return engine;
+    }
+
     /** Containers labelled with this shim's home. */
     public List<Container> containers() {
-        return Docker.client().listContainersCmd().withShowAll(true)
+        return engine().listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of("ai.dstack.shim.home", home.toString())).exec();
     }
 
@@ -212,9 +235,16 @@ public final class ShimProcess implements AutoCloseable {
         }
         for (Container c : containers()) {
             try {
-                Docker.client().removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                engine().removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
             } catch (RuntimeException e) {
                 // already gone
+            }
+        }
+        if (engine != null && engine != Docker.client()) {
+            try {
+                engine.close();
+            } catch (IOException ignored) {
+                // its transport is gone either way
             }
         }
     }
