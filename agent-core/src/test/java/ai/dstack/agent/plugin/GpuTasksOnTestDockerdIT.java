@@ -113,9 +113,9 @@ class GpuTasksOnTestDockerdIT {
      */
     private ApiClient startShim(String plugin, String deviceFile, FakeHost tree, FakeExecutables tools) {
         tree.file(deviceFile, "");
-        RepoPaths.copyBuiltPlugins(tmp.resolve("plugins"), plugin);
+        RepoPaths.copyBuiltPlugins(tmp.resolve("plugins")); // all of them; DSTACK_SHIM_PLUGINS picks one
         shim = ShimProcess.builder(tmp)
-                .env("DOCKER_HOST", engine.host())
+                .engine(engine.host())
                 .env("PATH", tools.dir() + ":/usr/sbin:/usr/bin:/sbin:/bin")
                 .env("DSTACK_SHIM_HOST_ROOT", tmp.resolve("root").toString())
                 .env("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString())
@@ -220,6 +220,10 @@ class GpuTasksOnTestDockerdIT {
         assertThat(host.exitCode()).as(host.output()).isZero();
         JsonNode report = new ObjectMapper().readTree(jsonIn(host.output()));
         assertThat(report.path("primary_vendor").asText()).isEqualTo("nvidia");
+        Map<String, String> states = new HashMap<>();
+        report.path("plugins").forEach(p -> states.put(p.path("id").asText(), p.path("state").asText()));
+        assertThat(states).containsExactlyInAnyOrderEntriesOf(Map.of("gpu-nvidia", "started", "gpu-amd", "disabled",
+                "gpu-gaudi", "disabled", "gpu-tenstorrent", "disabled", "storage-ext4", "disabled"));
         assertThat(report.path("accelerators").get(0).path("devices").findValuesAsText("id")).containsExactlyElementsOf(L4_UUIDS);
         assertThat(report.path("host_info").path("gpu_count").asInt()).isEqualTo(4);
         JsonNode health = api.get("/api/instance/health").json();

@@ -101,7 +101,7 @@ class Ext4VolumeTaskIT {
         // The serial of an NVMe EBS volume is its id without the dash; partition listings go to the real lsblk.
         tools.script("lsblk", "[ \"$*\" = \"-o NAME,SERIAL\" ] && { printf 'NAME SERIAL\\nnvme9n1 vol0other\\n%s vol0%s\\n'; exit 0; }; exec /usr/bin/lsblk \"$@\""
                 .formatted(disk.name(), hex));
-        RepoPaths.copyBuiltPlugins(tmp.resolve("plugins"), "storage-ext4");
+        RepoPaths.copyBuiltPlugins(tmp.resolve("plugins")); // all of them; DSTACK_SHIM_PLUGINS picks one
         shim = ShimProcess.builder(tmp)
                 .env("PATH", tools.pathBeforeSystem())
                 .env("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString())

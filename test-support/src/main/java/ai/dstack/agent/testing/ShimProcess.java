@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
  * The shim as a separate JVM process started from the test classpath, with its own temp home,
  * a free port and a stub runner; it can be killed (SIGKILL) and started again on the same home.
  * Closing it kills the process and removes every container labelled with its home from its engine
- * (the one its {@code DOCKER_HOST} names, else the main one).
+ * (the main one, or the one given to {@link Builder#engine}).
  */
 public final class ShimProcess implements AutoCloseable {
     private static final String MAIN = "ai.dstack.agent.Main";
@@ -26,12 +26,14 @@ public final class ShimProcess implements AutoCloseable {
     private final Map<String, String> env;
     private final List<String> args;
     private final Path log;
+    private final String engineHost;
     private Process process;
     private int starts;
     private DockerClient engine;
 
-    private ShimProcess(Path home, Map<String, String> env, List<String> args) {
+    private ShimProcess(Path home, Map<String, String> env, List<String> args, String engineHost) {
         this.home = home;
+        this.engineHost = engineHost;
         this.port = FreePorts.next();
         this.env = env;
         this.args = args;
@@ -48,6 +50,7 @@ public final class ShimProcess implements AutoCloseable {
         private final Path tempDir;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final List<String> args = new ArrayList<>();
+        private String engineHost;
 
         private Builder(Path tempDir) {
             this.tempDir = tempDir;
@@ -57,6 +60,16 @@ public final class ShimProcess implements AutoCloseable {
         public Builder env(String name, String value) {
             env.put(name, value);
             return this;
+        }
+
+        /**
+         * Runs the shim's tasks on another engine (e.g. a {@link TestDockerd}): its {@code DOCKER_HOST},
+         * and the engine {@link #containers()} and {@link #close()} look at. (A proxy in front of the main
+         * engine is only given as {@code DOCKER_HOST}: the checks then go to the engine directly.)
+         */
+        public Builder engine(String dockerHost) {
+            engineHost = dockerHost;
+            return env("DOCKER_HOST", dockerHost);
         }
 
         /** Adds command-line arguments. */
@@ -75,7 +88,7 @@ public final class ShimProcess implements AutoCloseable {
                 all.put("DSTACK_SHIM_BINARY_PATH", tempDir.resolve("no-shim-binary").toString());
                 all.put("DSTACK_SHIM_LOG_LEVEL", "debug");
                 all.putAll(env);
-                ShimProcess shim = new ShimProcess(home, all, List.copyOf(args));
+                ShimProcess shim = new ShimProcess(home, all, List.copyOf(args), engineHost);
                 shim.restart();
                 return shim;
             } catch (IOException e) {
@@ -215,8 +228,7 @@ public final class ShimProcess implements AutoCloseable {
     /** A client of the engine this shim drives. */
     public synchronized DockerClient engine() {
         if (engine == null) {
-            String host = env.get("DOCKER_HOST");
-            engine = host == null || host.isBlank() ? Docker.client() : Docker.client(host);
+            engine = engineHost == null ? Docker.client() : Docker.client(engineHost);
         }
         return engine;
     }
@@ -240,7 +252,7 @@ public final class ShimProcess implements AutoCloseable {
                 // already gone
             }
         }
-        if (engine != null && engine != Docker.client()) {
+        if (engine != null && engineHost != null) {
             try {
                 engine.close();
             } catch (IOException ignored) {
