@@ -1,6 +1,7 @@
 package ai.dstack.agent.volume;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import ai.dstack.agent.task.TaskCalls;
 import ai.dstack.agent.testing.ApiClient;
@@ -118,7 +119,7 @@ class Ext4VolumeTaskIT {
         assertThat(blkid(disk, "TYPE")).isEqualTo("ext4");
         String fsUuid = blkid(disk, "UUID");
         assertThat(mounted(mountPoint)).isTrue();
-        org.awaitility.Awaitility.await().until(() -> Files.exists(Path.of(mountPoint, "hello.txt")));
+        await().until(() -> Files.exists(Path.of(mountPoint, "hello.txt")));
 
         remove(first);
         assertThat(mounted(mountPoint)).isFalse();
