@@ -16,9 +16,9 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 
 import java.util.LinkedHashMap;
@@ -262,8 +262,10 @@ public final class RunnerApi implements HttpService {
             }
         }
         LogBook.Page page = book.pull(after, pullMaxBytes);
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
+        res.status(200);
+        res.header(HeaderNames.CONTENT_TYPE, JSON);
+        // streamed: a page of logs is never held twice in memory
+        try (OutputStream out = res.outputStream(); JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
             g.writeStartObject();
             g.writeArrayFieldStart("job_states");
             for (JobStateEvent s : page.jobStates()) {
@@ -287,11 +289,8 @@ public final class RunnerApi implements HttpService {
             g.writeNumberField("no_connections_secs", page.noConnectionsSecs());
             g.writeBooleanField("has_more", page.hasMore());
             g.writeEndObject();
+            g.writeRaw('\n');
         }
-        out.write('\n');
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, JSON);
-        res.send(out.toByteArray());
     }
 
     private static void writeEvents(JsonGenerator g, String field, java.util.List<EventLog.Event> events)

@@ -3,7 +3,10 @@ package ai.dstack.runner.api;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.Executor;
 import ai.dstack.runner.logs.LogBook;
+import io.helidon.http.HttpException;
 import io.helidon.webserver.WebServer;
+import io.helidon.webserver.http.ServerRequest;
+import io.helidon.webserver.http.ServerResponse;
 import io.helidon.webserver.websocket.WsRouting;
 
 /** The runner's web server: the HTTP API plus {@code /logs_ws}. */
@@ -22,9 +25,18 @@ public final class RunnerServer {
                 .port(port)
                 .shutdownHook(false)
                 .routing(r -> r.register(api)
-                        .error(Exception.class, (req, res, e) -> RunnerApi.text(res, 500, "")))
+                        .error(Exception.class, RunnerServer::unexpected))
                 .addRouting(WsRouting.builder().endpoint("/logs_ws", () -> new LogsWebSocket(book, wsClients)))
                 .build();
+    }
+
+    /** Routing misses keep their status (404, 405…); anything else is a 500 with an empty body. */
+    private static void unexpected(ServerRequest req, ServerResponse res, Exception e) {
+        if (e instanceof HttpException http) {
+            RunnerApi.text(res, http.status().code(), http.status().reasonPhrase());
+        } else {
+            RunnerApi.text(res, 500, "");
+        }
     }
 
     /** Starts listening; throws when the address cannot be bound. */

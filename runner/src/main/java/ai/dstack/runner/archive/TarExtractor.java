@@ -3,7 +3,6 @@ package ai.dstack.runner.archive;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -176,7 +175,9 @@ public final class TarExtractor {
                     + " is not a file inside the destination");
             return;
         }
-        replace(link);
+        if (!replace(link, entry.getName())) {
+            return;
+        }
         Files.createLink(link, target);
         written.add(link);
     }
@@ -188,16 +189,21 @@ public final class TarExtractor {
             report.accept("skipped symlink " + entry.getName() + " -> " + dest + ": points outside the destination");
             return;
         }
-        replace(link);
+        if (!replace(link, entry.getName())) {
+            return;
+        }
         Files.createSymbolicLink(link, Path.of(dest));
         written.add(link);
     }
 
-    private void replace(Path link) throws IOException {
+    /** Clears the way for a link; false (reported) when a directory is there. */
+    private boolean replace(Path link, String name) throws IOException {
         if (Files.isDirectory(link, LinkOption.NOFOLLOW_LINKS)) {
-            throw new FileAlreadyExistsException(link.toString(), null, "a directory is in the way");
+            report.accept("skipped link " + name + ": a directory is in the way");
+            return false;
         }
         Files.deleteIfExists(link);
+        return true;
     }
 
     private static Set<PosixFilePermission> permissions(int mode) {
