@@ -119,6 +119,7 @@ class RunnerJobIT {
             api.submit(RunnerClient.shellJob("echo sleeping; sleep 600"));
             api.post("/api/run");
             api.awaitState("running");
+            org.awaitility.Awaitility.await().atMost(30, TimeUnit.SECONDS).until(() -> sleepers(c) == 1);
             assertThat(api.post("/api/stop").status()).isEqualTo(200);
             RunnerClient.Pulled pulled = api.pullToEnd();
             assertThat(pulled.last().get("state").asText()).isEqualTo("terminated");
