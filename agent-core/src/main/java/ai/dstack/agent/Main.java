@@ -1,13 +1,57 @@
 package ai.dstack.agent;
 
+import ai.dstack.agent.api.ApiServer;
+import ai.dstack.agent.cli.HostCommand;
+import ai.dstack.agent.cli.RunCommand;
+import ai.dstack.agent.cli.TasksCommand;
+import ai.dstack.agent.component.Components;
+import ai.dstack.agent.config.ConfigException;
+import ai.dstack.agent.config.Logging;
 import ai.dstack.agent.config.ReportedVersion;
+import ai.dstack.agent.config.ShimConfig;
+import ai.dstack.agent.config.ShimFlags;
+import ai.dstack.agent.docker.ContainerFacts;
+import ai.dstack.agent.docker.ContainerPlanner;
+import ai.dstack.agent.docker.Engine;
+import ai.dstack.agent.docker.EngineException;
+import ai.dstack.agent.host.GpuPool;
+import ai.dstack.agent.host.HostInfo;
+import ai.dstack.agent.host.HostKeys;
+import ai.dstack.agent.plugin.PluginRuntime;
+import ai.dstack.agent.plugin.PluginSettings;
+import ai.dstack.agent.task.Host;
+import ai.dstack.agent.task.PipelineStats;
+import ai.dstack.agent.task.Reconciler;
+import ai.dstack.agent.task.TaskService;
+import ai.dstack.agent.task.TaskStore;
+import ai.dstack.agent.volume.VolumeManager;
 import io.helidon.webserver.WebServer;
-import java.net.InetAddress;
+import java.io.IOException;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.logging.Logger;
+import java.util.stream.Collectors;
+import sun.misc.Signal;
 
-/** Entry point of {@code dstack-shim}. */
+/**
+ * Entry point of {@code dstack-shim}: configuration → engine → host resources → tasks (restored
+ * and reconciled) → HTTP API. Startup order as the Go shim (spec shim §1.3).
+ */
 public final class Main {
+    private static final Logger LOG = Logger.getLogger(Main.class.getName());
+    /** Operator subcommands; the first argument selects one. */
+    private static final Set<String> SUBCOMMANDS = Set.of("host", "run", "tasks");
+
     private Main() {
     }
 
@@ -15,25 +59,191 @@ public final class Main {
         Map<String, String> env = System.getenv();
         String version = ReportedVersion.resolve(env);
         List<String> argv = List.of(args);
-        if (argv.contains("--version") || argv.contains("-v")) {
+        if (argv.contains("--version") || argv.contains("-v") || argv.contains("-version")) {
             System.out.println("dstack-shim version " + version);
             return;
+        }
+        if (!argv.isEmpty() && SUBCOMMANDS.contains(argv.getFirst())) {
+            System.exit(subcommand(argv.getFirst(), argv.subList(1, argv.size()), env));
         }
         String problem = ReportedVersion.problem(version);
         if (problem != null) {
             System.err.println("dstack-shim: " + problem);
             System.exit(1);
         }
-        int port = Integer.parseInt(env.getOrDefault("DSTACK_SHIM_HTTP_PORT", "10998"));
-        WebServer server = WebServer.builder()
-                .address(InetAddress.getLoopbackAddress())
-                .port(port)
-                .routing(r -> r.get("/api/healthcheck", (req, res) -> {
-                    res.header("Content-Type", "application/json");
-                    res.send("{\"service\":\"dstack-shim\",\"version\":\"" + version + "\"}\n");
-                }))
-                .build()
-                .start();
-        System.err.println("dstack-shim " + version + " listening on localhost:" + server.port());
+        ShimConfig config;
+        try {
+            config = ShimFlags.parse(argv, env);
+            Logging.setup(config.home().resolve("shim.log"), config.logLevel());
+        } catch (ConfigException | IOException e) {
+            System.err.println("dstack-shim: " + e.getMessage());
+            System.exit(1);
+            return;
+        }
+        try {
+            serve(config, env, version);
+        } catch (StartupException e) {
+            LOG.severe(e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    /** Operator subcommands: clients of the running agent (or, for {@code host}, of this host). */
+    private static int subcommand(String name, List<String> args, Map<String, String> env) {
+        return switch (name) {
+            case "run" -> RunCommand.run(args, env, System.out, System.err);
+            case "tasks" -> TasksCommand.run(args, env, System.out, System.err);
+            default -> HostCommand.run(args, env, System.out);
+        };
+    }
+
+    private static void serve(ShimConfig config, Map<String, String> env, String version) throws StartupException {
+        LOG.info("dstack-shim " + version + " (agent " + ReportedVersion.projectVersion() + ") home " + config.home());
+        ExecutorService workers = Executors.newVirtualThreadPerTaskExecutor();
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(Thread.ofVirtual().factory());
+        Components components = new Components(config.runnerBinaryPath(), config.shimBinaryPath(),
+                config.waits().componentInstall(), workers);
+        try {
+            if (!config.runnerDownloadUrl().isEmpty()) {
+                components.installIfAbsent(Components.RUNNER, config.runnerDownloadUrl());
+            }
+        } catch (IOException e) {
+            throw new StartupException("runner install from " + config.runnerDownloadUrl() + " failed: " + e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StartupException("interrupted");
+        }
+        for (var c : components.list()) {
+            if (c.status() == ai.dstack.agent.component.ComponentInfo.Status.ERROR) {
+                throw new StartupException(c.name() + " check failed: `--version` did not print '" + c.name() + " version <v>'");
+            }
+        }
+
+        Engine engine;
+        try {
+            String dockerHost = env.getOrDefault("DOCKER_HOST", "");
+            engine = Engine.connect(dockerHost.isBlank() ? "unix:///var/run/docker.sock" : dockerHost, config.waits().dockerCall());
+        } catch (EngineException e) {
+            throw new StartupException(e.getMessage());
+        }
+        LOG.info("Docker engine API " + engine.apiVersion() + ", root " + engine.dockerRootDir());
+
+        PluginRuntime plugins = startPlugins(config, env);
+        GpuPool gpus = plugins.gpus();
+        VolumeManager volumes = plugins.volumes();
+
+        HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
+        ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
+        PipelineStats stats = new PipelineStats();
+        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
+        TaskStore store = new TaskStore(config.tasksDir());
+        TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
+        try {
+            tasks.adopt(new Reconciler(host, store, config.home()).reconcile());
+        } catch (IOException | EngineException e) {
+            throw new StartupException("cannot restore tasks: " + e.getMessage());
+        }
+
+        if (config.serviceMode()) {
+            try {
+                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus, engine.dockerRootDir()));
+            } catch (IOException e) {
+                throw new StartupException("cannot write host_info.json: " + e.getMessage());
+            }
+        }
+
+        Stopper stopper = new Stopper(components, plugins, config);
+        WebServer server = ApiServer.create(config.httpPort(), config.waits().shutdownGrace(), version, tasks, components,
+                plugins, stats, stopper::request);
+        stopper.server = server;
+        Signal.handle(new Signal("TERM"), s -> stopper.request(false));
+        Signal.handle(new Signal("INT"), s -> stopper.request(false));
+        server.start();
+        LOG.info("dstack-shim listening on localhost:" + server.port());
+    }
+
+    /** Stops once: graceful (installs cancelled, in-flight requests get the grace) or forced; exit 0 either way. */
+    private static final class Stopper {
+        private final Components components;
+        private final PluginRuntime plugins;
+        private final ShimConfig config;
+        private final AtomicBoolean graceful = new AtomicBoolean();
+        private volatile WebServer server;
+
+        Stopper(Components components, PluginRuntime plugins, ShimConfig config) {
+            this.components = components;
+            this.plugins = plugins;
+            this.config = config;
+        }
+
+        void request(boolean force) {
+            if (force) {
+                LOG.info("forced shutdown");
+                Runtime.getRuntime().halt(0);
+            }
+            if (!graceful.compareAndSet(false, true)) {
+                return;
+            }
+            Thread.ofPlatform().name("shutdown").start(() -> {
+                LOG.info("shutting down (grace " + config.waits().shutdownGrace().toMillis() + " ms)");
+                components.cancelJobs(config.waits().shutdownGrace());
+                if (server != null) {
+                    server.stop();
+                }
+                plugins.close();
+                LOG.info("stopped; containers keep running");
+                System.exit(0);
+            });
+        }
+    }
+
+    /** Loads the plugins ({@code --plugins-dir}, {@code --plugins}) and finds the host's devices. */
+    private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
+        PluginSettings settings;
+        try {
+            settings = PluginSettings.fromEnv(env)
+                    .withDcgmExporter(config.dcgmExporterHttpPort(), Duration.ofMillis(config.dcgmExporterIntervalMs()));
+        } catch (IllegalArgumentException e) {
+            throw new StartupException(e.getMessage());
+        }
+        if (!config.pluginsDir().isEmpty()) {
+            settings = settings.withPluginsDir(Path.of(config.pluginsDir()));
+        }
+        if (!config.plugins().isEmpty()) {
+            settings = settings.withSelected(config.plugins());
+        }
+        return PluginRuntime.start(settings, true);
+    }
+
+    /** Host sources of the runner runtimes that task containers mount now. */
+    private static Set<String> runtimesInUse(Engine engine) {
+        try {
+            return engine.taskContainers().stream().map(ContainerFacts::runnerRuntime)
+                    .filter(s -> !s.isEmpty()).collect(Collectors.toSet());
+        } catch (EngineException e) {
+            // Unknown: the planner then deletes nothing rather than a runtime a container mounts.
+            throw new IllegalStateException("cannot list task containers: " + e.getMessage(), e);
+        }
+    }
+
+    /** The runner runtime shipped with an installed agent (next to the agent's jar), if any. */
+    private static Optional<Path> bundledRunnerRuntime() {
+        try {
+            Path jarDir = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI()).getParent();
+            for (Path candidate : List.of(jarDir.resolve("runner-runtime"), jarDir.resolveSibling("runner-runtime"))) {
+                if (Files.isDirectory(candidate)) {
+                    return Optional.of(candidate);
+                }
+            }
+        } catch (URISyntaxException | RuntimeException e) {
+            // no code source: no bundled runtime
+        }
+        return Optional.empty();
+    }
+
+    private static final class StartupException extends Exception {
+        StartupException(String message) {
+            super(message);
+        }
     }
 }

@@ -31,6 +31,21 @@ public record Device(String vendor, String id, int index, String name, long memo
         return new Device(vendor, id, index, name, memoryMib, driverVersion, true, "", "");
     }
 
+    /**
+     * A driver version as the vendor tool printed it, normalised: trimmed, and the tools' "unknown"
+     * spellings ({@code N/A}, {@code [N/A]}, {@code UNKNOWN}, {@code [NOT SUPPORTED]}, …, any case) become "".
+     */
+    public static String normaliseDriverVersion(String raw) {
+        if (raw == null) {
+            return "";
+        }
+        String v = raw.strip();
+        return switch (v.toUpperCase(java.util.Locale.ROOT)) {
+            case "N/A", "[N/A]", "UNKNOWN", "[UNKNOWN]", "[NOT SUPPORTED]", "[NOT AVAILABLE]" -> "";
+            default -> v;
+        };
+    }
+
     /** The same device with another health verdict. */
     public Device withHealth(boolean isHealthy, String detail) {
         return new Device(vendor, id, index, name, memoryMib, driverVersion, isHealthy, detail, pciBusId);

@@ -6,15 +6,25 @@ import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.ToolResult;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.pf4j.Extension;
 
-/** First trivial extension (skeleton): reports no devices until the vendor logic lands. */
+/**
+ * Intel Gaudi accelerators (spec §5.4, §4.7): found with {@code hl-smi}, addressed by index, given to
+ * containers through the {@code habana} runtime and {@code HABANA_VISIBLE_DEVICES}.
+ */
 @Extension
 public final class GaudiAccelerators implements AcceleratorPlugin {
+    static final String VENDOR = "intel";
+    static final String VISIBLE_DEVICES = "HABANA_VISIBLE_DEVICES";
+    static final List<String> QUERY = List.of("hl-smi", "--query-aip=name,memory.total,index", "--format=csv,noheader,nounits");
+
     @Override
     public String vendor() {
-        return "intel";
+        return VENDOR;
     }
 
     @Override
@@ -24,16 +34,44 @@ public final class GaudiAccelerators implements AcceleratorPlugin {
 
     @Override
     public Fingerprint fingerprint(HostContext host) {
-        return Fingerprint.absent(vendor());
+        if (!host.exists("/dev/accel")) {
+            return Fingerprint.absent(VENDOR);
+        }
+        ToolResult result = host.run(QUERY);
+        if (!result.ok()) {
+            return Fingerprint.failed(VENDOR, result.describe("hl-smi"));
+        }
+        ToolResult.CsvRecords csv = result.csv(3);
+        List<Device> devices = new ArrayList<>();
+        String error = csv.error() == null ? null : "hl-smi: " + csv.error();
+        for (List<String> f : csv.records()) {
+            int index;
+            try {
+                index = Integer.parseInt(f.get(2));
+            } catch (NumberFormatException e) {
+                error = "hl-smi: index is not a number: " + f.get(2);
+                break;
+            }
+            long mib;
+            try {
+                mib = Long.parseLong(f.get(1));
+            } catch (NumberFormatException e) {
+                mib = 0;
+            }
+            devices.add(new Device(VENDOR, String.valueOf(index), index, f.get(0), mib, "", true, "", ""));
+        }
+        return new Fingerprint(VENDOR, true, devices, error);
     }
 
     @Override
     public ContainerEdits reserve(List<Device> devices, HostContext host) {
-        return ContainerEdits.NONE;
+        String ids = String.join(",", devices.stream().map(Device::id).toList());
+        return ContainerEdits.builder().runtime("habana").ipcMode("host").capAdd("SYS_NICE").env(VISIBLE_DEVICES, ids).build();
     }
 
     @Override
     public List<String> recover(ContainerView container) {
-        return List.of();
+        String ids = container.env().getOrDefault(VISIBLE_DEVICES, "");
+        return Arrays.stream(ids.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
     }
 }

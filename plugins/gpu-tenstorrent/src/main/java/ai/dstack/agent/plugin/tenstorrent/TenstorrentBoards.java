@@ -1,20 +1,39 @@
 package ai.dstack.agent.plugin.tenstorrent;
 
 import ai.dstack.agent.spi.AcceleratorPlugin;
+import ai.dstack.agent.spi.BindMount;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.Device;
+import ai.dstack.agent.spi.DeviceNode;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.ToolResult;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import org.pf4j.Extension;
 
-/** First trivial extension (skeleton): reports no devices until the vendor logic lands. */
+/**
+ * Tenstorrent boards (spec §5.5, §4.7): found with {@code tt-smi -s} (on the host, else from the
+ * {@code tt-smi} image), addressed by index; containers get {@code /dev/tenstorrent/<index>} and the
+ * 1 GiB hugepages mount. This folder is the whole vendor: nothing in the agent core knows it.
+ */
 @Extension
 public final class TenstorrentBoards implements AcceleratorPlugin {
+    static final String VENDOR = "tenstorrent";
+    static final List<String> DOCKER_ARGS = List.of("--device", "/dev/tenstorrent");
+    static final String DEVICE_PREFIX = "/dev/tenstorrent/";
+    static final String HUGEPAGES = "/dev/hugepages-1G";
+
+    private final ObjectMapper json = new ObjectMapper();
+
     @Override
     public String vendor() {
-        return "tenstorrent";
+        return VENDOR;
     }
 
     @Override
@@ -24,16 +43,56 @@ public final class TenstorrentBoards implements AcceleratorPlugin {
 
     @Override
     public Fingerprint fingerprint(HostContext host) {
-        return Fingerprint.absent(vendor());
+        if (!host.exists("/dev/tenstorrent")) {
+            return Fingerprint.absent(VENDOR);
+        }
+        ToolResult result = host.runInstalledOrImage("tt-smi", DOCKER_ARGS, List.of("-s"));
+        if (result.ran() && result.exitCode() != 0) {
+            result = host.runInstalledOrImage("tt-smi", DOCKER_ARGS, List.of("-s"));
+        }
+        if (!result.ok()) {
+            return Fingerprint.failed(VENDOR, result.describe("tt-smi"));
+        }
+        List<Chip> chips = new ArrayList<>();
+        try {
+            JsonNode info = json.readTree(result.stdout()).path("device_info");
+            if (!info.isArray()) {
+                return Fingerprint.failed(VENDOR, "tt-smi: no device_info array in its output");
+            }
+            for (JsonNode d : info) {
+                JsonNode board = d.path("board_info");
+                chips.add(Chip.of(board.path("board_type").asText(""), board.path("board_id").asText(""), board.path("bus_id").asText("")));
+            }
+        } catch (IOException e) {
+            return Fingerprint.failed(VENDOR, "tt-smi: unparsable JSON: " + e.getMessage());
+        }
+        return Fingerprint.of(VENDOR, Boards.group(chips, driverVersion(host)));
+    }
+
+    private static String driverVersion(HostContext host) {
+        try {
+            return Device.normaliseDriverVersion(Files.readString(host.hostPath("/sys/module/tenstorrent/version")));
+        } catch (IOException e) {
+            return "";
+        }
     }
 
     @Override
     public ContainerEdits reserve(List<Device> devices, HostContext host) {
-        return ContainerEdits.NONE;
+        ContainerEdits.Builder edits = ContainerEdits.builder();
+        devices.forEach(d -> edits.deviceNode(DeviceNode.same(DEVICE_PREFIX + d.id())));
+        if (host.exists(HUGEPAGES)) {
+            edits.mount(new BindMount(HUGEPAGES, HUGEPAGES, false));
+        }
+        return edits.build();
     }
 
     @Override
     public List<String> recover(ContainerView container) {
-        return List.of();
+        return container.deviceNodes().stream().map(DeviceNode::hostPath)
+                .filter(p -> p.startsWith(DEVICE_PREFIX))
+                .map(p -> p.substring(DEVICE_PREFIX.length()))
+                .filter(s -> !s.isEmpty() && s.chars().allMatch(Character::isDigit))
+                .toList();
     }
 }

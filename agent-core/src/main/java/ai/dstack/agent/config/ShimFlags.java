@@ -1,0 +1,158 @@
+package ai.dstack.agent.config;
+
+import ai.dstack.agent.config.FlagSpec.Kind;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The shim's flags and their environment variables, parsed as the Go shim does: {@code -flag},
+ * {@code --flag}, {@code --flag=value}, {@code --flag value} (bool flags take no separate value);
+ * a flag wins over its env var; booleans accept only Go's {@code strconv.ParseBool} spellings.
+ */
+public final class ShimFlags {
+    /** Every flag, in the order the README lists them. */
+    public static final List<FlagSpec> ALL = List.of(
+            new FlagSpec("shim-home", "DSTACK_SHIM_HOME", Kind.STRING, "$HOME/.dstack", "Home directory (logs, task files, runner dirs, host_info.json)"),
+            new FlagSpec("shim-binary-path", "DSTACK_SHIM_BINARY_PATH", Kind.STRING, "/usr/local/bin/dstack-shim", "Path of the dstack-shim component (the launcher; bin/dstack-shim exports its own path)"),
+            new FlagSpec("shim-http-port", "DSTACK_SHIM_HTTP_PORT", Kind.INT, "10998", "API port (loopback only)"),
+            new FlagSpec("shim-log-level", "DSTACK_SHIM_LOG_LEVEL", Kind.STRING, "info", "Log level: fatal, error, warn, info, debug, trace or 1-6"),
+            new FlagSpec("runner-download-url", "DSTACK_RUNNER_DOWNLOAD_URL", Kind.STRING, "", "Download the runner from here at startup when the runner binary is absent"),
+            new FlagSpec("runner-binary-path", "DSTACK_RUNNER_BINARY_PATH", Kind.STRING, "/usr/local/bin/dstack-runner", "Host path of the runner binary"),
+            new FlagSpec("runner-runtime-dir", "DSTACK_RUNNER_RUNTIME_DIR", Kind.STRING, "", "Java runner runtime directory mounted read-only at /opt/dstack-runner (bin/dstack-shim sets the source tree's)"),
+            new FlagSpec("runner-http-port", "DSTACK_RUNNER_HTTP_PORT", Kind.INT, "10999", "Runner API port inside the container"),
+            new FlagSpec("runner-ssh-port", "DSTACK_RUNNER_SSH_PORT", Kind.INT, "10022", "Runner sshd port inside the container"),
+            new FlagSpec("runner-ssh-log-level", "DSTACK_RUNNER_SSH_LOG_LEVEL", Kind.STRING, "", "Forwarded to the runner's --ssh-log-level (omitted when empty)"),
+            new FlagSpec("runner-log-level", "DSTACK_RUNNER_LOG_LEVEL", Kind.STRING, "info", "Forwarded to the runner's --log-level; validated at startup"),
+            new FlagSpec("dcgm-exporter-http-port", "DSTACK_DCGM_EXPORTER_HTTP_PORT", Kind.INT, "10997", "Port of the spawned dcgm-exporter"),
+            new FlagSpec("dcgm-exporter-interval", "DSTACK_DCGM_EXPORTER_INTERVAL", Kind.INT, "5000", "dcgm-exporter collect interval in ms"),
+            new FlagSpec("dcgm-address", "DSTACK_DCGM_ADDRESS", Kind.STRING, "", "nv-hostengine address (empty: embedded)"),
+            new FlagSpec("pass-env", "DSTACK_DOCKER_PASS_ENV", Kind.STRING, "http_proxy,https_proxy,no_proxy,HTTP_PROXY,HTTPS_PROXY,NO_PROXY", "Comma-separated names of shim env vars copied into every container"),
+            new FlagSpec("privileged", "DSTACK_DOCKER_PRIVILEGED", Kind.BOOL, "false", "Run every container privileged"),
+            new FlagSpec("pjrt-device", "PJRT_DEVICE", Kind.STRING, "", "Set PJRT_DEVICE=<value> in containers (GCP TPU: TPU)"),
+            new FlagSpec("service", "DSTACK_SERVICE_MODE", Kind.BOOL, "false", "Write host_info.json at startup"),
+            new FlagSpec("plugins-dir", "DSTACK_SHIM_PLUGINS_DIR", Kind.STRING, "", "Folder of plugin zips (default: the install's plugins/, in the source tree plugins/target/plugins)"),
+            new FlagSpec("plugins", "DSTACK_SHIM_PLUGINS", Kind.STRING, "", "Comma-separated plugin ids to load (default: all in the plugins folder)"),
+            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "1200000", "Longest an image pull may take"),
+            new FlagSpec("sync-stop-limit-ms", "DSTACK_SHIM_SYNC_STOP_LIMIT_MS", Kind.MILLIS, "5000", "A terminate whose grace is at most this stops the container inside the request; longer ones reply at once"),
+            new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
+            new FlagSpec("component-install-timeout-ms", "DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", Kind.MILLIS, "600000", "Longest a component download may take"),
+            new FlagSpec("shutdown-grace-ms", "DSTACK_SHIM_SHUTDOWN_GRACE_MS", Kind.MILLIS, "5000", "Grace for in-flight requests and jobs at shutdown"),
+            new FlagSpec("docker-call-timeout-ms", "DSTACK_SHIM_DOCKER_CALL_TIMEOUT_MS", Kind.MILLIS, "120000", "Longest one ordinary engine call (create, start, inspect, …) may take"));
+
+    private static final Set<String> TRUE = Set.of("1", "t", "T", "true", "TRUE", "True");
+    private static final Set<String> FALSE = Set.of("0", "f", "F", "false", "FALSE", "False");
+
+    private ShimFlags() {
+    }
+
+    /** Parses {@code args} (without subcommand) and {@code env} into a configuration. */
+    public static ShimConfig parse(List<String> args, Map<String, String> env) throws ConfigException {
+        Map<String, FlagSpec> byName = new HashMap<>();
+        ALL.forEach(f -> byName.put(f.name(), f));
+        Map<String, String> values = new LinkedHashMap<>();
+        for (FlagSpec f : ALL) {
+            String fromEnv = f.env() == null ? null : env.get(f.env());
+            if (fromEnv != null && (!fromEnv.isEmpty() || f.kind() == Kind.BOOL)) {
+                values.put(f.name(), fromEnv);
+            }
+        }
+        for (int i = 0; i < args.size(); i++) {
+            String arg = args.get(i);
+            if (arg.equals("--") || !arg.startsWith("-") || arg.equals("-")) {
+                throw new ConfigException("unexpected argument: " + arg);
+            }
+            String body = arg.startsWith("--") ? arg.substring(2) : arg.substring(1);
+            int eq = body.indexOf('=');
+            String name = eq < 0 ? body : body.substring(0, eq);
+            FlagSpec f = byName.get(name);
+            if (f == null) {
+                throw new ConfigException("flag provided but not defined: -" + name);
+            }
+            String value;
+            if (eq >= 0) {
+                value = body.substring(eq + 1);
+            } else if (f.kind() == Kind.BOOL) {
+                value = "true";
+            } else if (i + 1 < args.size()) {
+                value = args.get(++i);
+            } else {
+                throw new ConfigException("flag needs an argument: -" + name);
+            }
+            values.put(name, value);
+        }
+        return build(new Values(values, byName, env));
+    }
+
+    private static ShimConfig build(Values v) throws ConfigException {
+        // Order as the Go shim: the runner level first, then the shim level.
+        LogLevel.parse(v.string("runner-log-level"));
+        LogLevel shimLevel = LogLevel.parse(v.string("shim-log-level"));
+        String home = v.string("shim-home");
+        Path homePath = home.equals("$HOME/.dstack")
+                ? Path.of(v.env.getOrDefault("HOME", System.getProperty("user.home")), ".dstack")
+                : Path.of(home);
+        String runtime = v.string("runner-runtime-dir");
+        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("sync-stop-limit-ms"),
+                v.millis("remove-wait-ms"), v.millis("component-install-timeout-ms"), v.millis("shutdown-grace-ms"),
+                v.millis("docker-call-timeout-ms"));
+        List<String> passEnv = Arrays.stream(v.string("pass-env").split(","))
+                .map(String::strip).filter(s -> !s.isEmpty()).toList();
+        return new ShimConfig(homePath.toAbsolutePath().normalize(), Path.of(v.string("shim-binary-path")).toAbsolutePath(),
+                v.integer("shim-http-port"), shimLevel, v.string("runner-download-url"),
+                Path.of(v.string("runner-binary-path")).toAbsolutePath(),
+                v.integer("runner-http-port"), v.integer("runner-ssh-port"), v.string("runner-ssh-log-level"),
+                v.string("runner-log-level"), v.integer("dcgm-exporter-http-port"), v.integer("dcgm-exporter-interval"),
+                v.string("dcgm-address"), passEnv, v.bool("privileged"), v.string("pjrt-device"), v.bool("service"),
+                runtime.isEmpty() ? Optional.empty() : Optional.of(Path.of(runtime).toAbsolutePath().normalize()),
+                v.string("plugins-dir"), v.string("plugins"), waits);
+    }
+
+    /** Parses Go's boolean spellings; empty is false. */
+    public static boolean parseBool(String name, String value) throws ConfigException {
+        if (value.isEmpty() || FALSE.contains(value)) {
+            return false;
+        }
+        if (TRUE.contains(value)) {
+            return true;
+        }
+        throw new ConfigException("invalid boolean value \"" + value + "\" for flag -" + name);
+    }
+
+    private record Values(Map<String, String> given, Map<String, FlagSpec> specs, Map<String, String> env) {
+        String string(String name) {
+            String value = given.get(name);
+            return value != null ? value : specs.get(name).defaultValue();
+        }
+
+        int integer(String name) throws ConfigException {
+            String value = string(name);
+            if (value.isEmpty()) {
+                value = specs.get(name).defaultValue();
+            }
+            try {
+                return Integer.parseInt(value);
+            } catch (NumberFormatException e) {
+                throw new ConfigException("invalid value \"" + value + "\" for flag -" + name + ": parse error");
+            }
+        }
+
+        Duration millis(String name) throws ConfigException {
+            int ms = integer(name);
+            if (ms < 0) {
+                throw new ConfigException("invalid value \"" + ms + "\" for flag -" + name + ": must not be negative");
+            }
+            return Duration.ofMillis(ms);
+        }
+
+        boolean bool(String name) throws ConfigException {
+            return parseBool(name, string(name));
+        }
+    }
+}

@@ -1,0 +1,523 @@
+package ai.dstack.agent.docker;
+
+import ai.dstack.agent.spi.BindMount;
+import ai.dstack.agent.spi.ContainerEdits;
+import ai.dstack.agent.spi.ContainerView;
+import ai.dstack.agent.spi.DeviceNode;
+import ai.dstack.agent.task.PortMapping;
+import ai.dstack.agent.task.PullProgress;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.DockerException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Container;
+import com.github.dockerjava.api.model.Device;
+import com.github.dockerjava.api.model.DeviceRequest;
+import com.github.dockerjava.api.model.ExposedPort;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Mount;
+import com.github.dockerjava.api.model.MountType;
+import com.github.dockerjava.api.model.PortBinding;
+import com.github.dockerjava.api.model.Ports;
+import com.github.dockerjava.api.model.Ulimit;
+import com.github.dockerjava.core.DefaultDockerClientConfig;
+import com.github.dockerjava.core.DockerClientImpl;
+import com.github.dockerjava.core.RemoteApiVersion;
+import com.github.dockerjava.transport.DockerHttpClient;
+import com.github.dockerjava.zerodep.ZerodepDockerHttpClient;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * The Docker engine as the shim uses it, through docker-java. The endpoint comes from
+ * {@code DOCKER_HOST} (default the local socket); the API version is the engine's own, asked for
+ * at connect time, never hard-coded.
+ */
+public final class Engine implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private final DockerClient calls;
+    private final DockerClient longCalls;
+    private final DockerHttpClient longHttp;
+    private final String apiVersion;
+    private final Path dockerRootDir;
+
+    private Engine(DockerClient calls, DockerClient longCalls, DockerHttpClient longHttp, String apiVersion,
+                   Path dockerRootDir) {
+        this.calls = calls;
+        this.longCalls = longCalls;
+        this.longHttp = longHttp;
+        this.apiVersion = apiVersion;
+        this.dockerRootDir = dockerRootDir;
+    }
+
+    /** Connects to {@code dockerHost}, negotiates the API version and reads {@code docker info}. */
+    public static Engine connect(String dockerHost, Duration callTimeout) throws EngineException {
+        try {
+            URI host = URI.create(dockerHost);
+            DockerClient probe = client(host, RemoteApiVersion.UNKNOWN_VERSION, Optional.of(callTimeout)).client();
+            String version = probe.versionCmd().exec().getApiVersion();
+            RemoteApiVersion api = RemoteApiVersion.parseConfig(version);
+            Client calls = client(host, api, Optional.of(callTimeout));
+            Client longCalls = client(host, api, Optional.empty());
+            String root = calls.client().infoCmd().exec().getDockerRootDir();
+            return new Engine(calls.client(), longCalls.client(), longCalls.http(), version,
+                    Path.of(root == null ? "/var/lib/docker" : root));
+        } catch (RuntimeException e) {
+            throw new EngineException("cannot reach the Docker engine at " + dockerHost + ": " + message(e), e);
+        }
+    }
+
+    private record Client(DockerClient client, DockerHttpClient http) {
+    }
+
+    private static Client client(URI host, RemoteApiVersion api, Optional<Duration> responseTimeout) {
+        var config = DefaultDockerClientConfig.createDefaultConfigBuilder()
+                .withDockerHost(host.toString()).withApiVersion(api).build();
+        var builder = new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
+                .connectionTimeout(Duration.ofSeconds(30)).maxConnections(200);
+        responseTimeout.ifPresent(builder::responseTimeout);
+        DockerHttpClient http = builder.build();
+        return new Client(DockerClientImpl.getInstance(config, http), http);
+    }
+
+    public String apiVersion() {
+        return apiVersion;
+    }
+
+    public Path dockerRootDir() {
+        return dockerRootDir;
+    }
+
+    /** Whether the engine has an image under this reference. */
+    public boolean imagePresent(String reference) throws EngineException {
+        try {
+            calls.inspectImageCmd(reference).exec();
+            return true;
+        } catch (NotFoundException e) {
+            return false;
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    /**
+     * Pulls {@code ref}, writing the raw stream to {@code log} and reporting progress; fails with the
+     * spec's messages (§4.1). {@code handle} lets terminate or the deadline interrupt it.
+     */
+    public void pull(ImageRef ref, String username, String password, Path log, Consumer<PullProgress> onProgress,
+                     PullHandle handle) throws EngineException {
+        String path = "/v" + apiVersion + "/images/create?fromImage=" + enc(ref.repository()) + "&tag=" + enc(ref.pullTag());
+        var request = new DockerHttpClient.Request.Builder().method(DockerHttpClient.Request.Method.POST).path(path);
+        if (!username.isEmpty() || !password.isEmpty()) {
+            request.putHeader("X-Registry-Auth", registryAuth(username, password));
+        }
+        PullTracker tracker = new PullTracker();
+        long started = System.nanoTime();
+        try (DockerHttpClient.Response response = awaitResponse(request.build(), handle);
+             OutputStream logOut = Files.newOutputStream(log)) {
+            handle.attach(response);
+            if (response.getStatusCode() != 200) {
+                String body = new String(response.getBody().readAllBytes(), StandardCharsets.UTF_8);
+                throw new EngineException("pull image: " + engineText(response.getStatusCode(), body));
+            }
+            BufferedReader lines = new BufferedReader(new InputStreamReader(response.getBody(), StandardCharsets.UTF_8));
+            for (String line; (line = lines.readLine()) != null; ) {
+                logOut.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                JsonNode msg;
+                try {
+                    msg = JSON.readTree(line);
+                } catch (IOException e) {
+                    continue; // unparsable lines are ignored, as in Go
+                }
+                if (msg != null && tracker.accept(msg)) {
+                    onProgress.accept(tracker.progress());
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            if (handle.cancelCause() == null) {
+                if (tracker.progress() == null && !(e instanceof IOException)) {
+                    throw new EngineException("pull image: " + message(e), e);
+                }
+                throw new EngineException(interrupted(tracker, started, message(e)), e);
+            }
+        }
+        if (handle.cancelCause() != null) {
+            throw new EngineException(interrupted(tracker, started, handle.cancelCause()));
+        }
+        if (!tracker.succeeded()) {
+            PullProgress p = progressOrZero(tracker);
+            throw new EngineException("failed pulling " + ref + ": downloaded " + p.downloadedBytes() + "/" + p.totalBytes()
+                                      + " bytes (" + speed(p, started) + "/s), errors: " + tracker.quotedErrors());
+        }
+    }
+
+    /** Sends the request on its own thread, so a cancel also ends the wait for the engine's first byte. */
+    private DockerHttpClient.Response awaitResponse(DockerHttpClient.Request request, PullHandle handle) throws IOException {
+        CompletableFuture<DockerHttpClient.Response> result = new CompletableFuture<>();
+        Thread.ofVirtual().start(() -> {
+            try {
+                DockerHttpClient.Response r = longHttp.execute(request);
+                if (!result.complete(r)) {
+                    r.close();
+                }
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        handle.attach(() -> result.completeExceptionally(new IOException("cancelled")));
+        try {
+            return result.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        }
+    }
+
+    private static String interrupted(PullTracker tracker, long started, String cause) {
+        PullProgress p = progressOrZero(tracker);
+        return "image pull interrupted: downloaded " + p.downloadedBytes() + " bytes out of " + p.totalBytes() + " ("
+               + speed(p, started) + "/s): " + cause;
+    }
+
+    private static PullProgress progressOrZero(PullTracker tracker) {
+        PullProgress p = tracker.progress();
+        return p == null ? new PullProgress(0, 0, 0, false) : p;
+    }
+
+    private static String speed(PullProgress p, long startedNanos) {
+        double seconds = Math.max((System.nanoTime() - startedNanos) / 1e9, 1e-3);
+        return humanSize(p.downloadedBytes() / seconds);
+    }
+
+    static String humanSize(double bytes) {
+        String[] units = {"B", "kB", "MB", "GB", "TB"};
+        int i = 0;
+        while (bytes >= 1000 && i < units.length - 1) {
+            bytes /= 1000;
+            i++;
+        }
+        return String.format(java.util.Locale.ROOT, "%.4g%s", bytes, units[i]).replaceAll("\\.?0+(?=[a-zA-Z])", "");
+    }
+
+    /** URL-safe base64 (with padding) of {"username","password"}, empty members omitted (spec shim §4.1). */
+    static String registryAuth(String username, String password) {
+        Map<String, String> auth = new LinkedHashMap<>();
+        if (!username.isEmpty()) {
+            auth.put("username", username);
+        }
+        if (!password.isEmpty()) {
+            auth.put("password", password);
+        }
+        try {
+            return Base64.getUrlEncoder().encodeToString(JSON.writeValueAsBytes(auth));
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Creates the container of a plan; returns its id. */
+    public String create(ContainerPlan plan) throws EngineException {
+        List<Mount> mounts = new ArrayList<>();
+        for (BindMount m : plan.mounts()) {
+            mounts.add(bind(m));
+        }
+        ContainerEdits edits = plan.edits();
+        edits.mounts().forEach(m -> mounts.add(bind(m)));
+        List<Device> devices = new ArrayList<>();
+        for (DeviceNode d : plan.devices()) {
+            devices.add(new Device(d.permissions(), d.containerPath(), d.hostPath()));
+        }
+        edits.deviceNodes().forEach(d -> devices.add(new Device(d.permissions(), d.containerPath(), d.hostPath())));
+        List<ExposedPort> exposed = plan.ports().stream().map(ExposedPort::tcp).toList();
+        List<PortBinding> bindings = exposed.stream()
+                .map(p -> new PortBinding(Ports.Binding.bindIp("127.0.0.1"), p)).toList();
+        HostConfig host = HostConfig.newHostConfig()
+                .withMounts(mounts)
+                .withNetworkMode(plan.networkMode())
+                .withPortBindings(bindings)
+                .withPrivileged(plan.privileged())
+                .withDevices(devices);
+        if (plan.nanoCpus() > 0) {
+            host.withNanoCPUs(plan.nanoCpus());
+        }
+        if (plan.memory() > 0) {
+            host.withMemory(plan.memory());
+        }
+        if (plan.shmSize() > 0) {
+            host.withShmSize(plan.shmSize());
+            host.withTmpFs(Map.of("/dev/shm", "exec,size=" + plan.shmSize()));
+        }
+        if (plan.unlimitedMemlock()) {
+            host.withUlimits(List.of(new Ulimit("memlock", -1L, -1L)));
+        }
+        if (!edits.deviceRequests().isEmpty()) {
+            host.withDeviceRequests(edits.deviceRequests().stream().map(r -> new DeviceRequest()
+                    .withDriver(r.driver()).withDeviceIds(r.deviceIds()).withCapabilities(List.of(r.capabilities())))
+                    .toList());
+        }
+        if (!edits.runtime().isEmpty()) {
+            host.withRuntime(edits.runtime());
+        }
+        if (!edits.capAdd().isEmpty()) {
+            host.withCapAdd(edits.capAdd().stream().map(Capability::valueOf).toArray(Capability[]::new));
+        }
+        if (!edits.ipcMode().isEmpty()) {
+            host.withIpcMode(edits.ipcMode());
+        }
+        if (!edits.securityOpts().isEmpty()) {
+            host.withSecurityOpts(edits.securityOpts());
+        }
+        try {
+            return calls.createContainerCmd(plan.image())
+                    .withName(plan.name())
+                    .withLabels(plan.labels())
+                    .withUser(plan.user())
+                    .withEntrypoint(plan.entrypoint())
+                    .withCmd(plan.cmd())
+                    .withEnv(plan.envLines())
+                    .withExposedPorts(exposed)
+                    .withHostConfig(host)
+                    .exec().getId();
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    private static Mount bind(BindMount m) {
+        return new Mount().withType(MountType.BIND).withSource(m.hostPath()).withTarget(m.containerPath())
+                .withReadOnly(m.readOnly());
+    }
+
+    public void start(String id) throws EngineException {
+        try {
+            calls.startContainerCmd(id).exec();
+        } catch (NotModifiedException e) {
+            // already running
+        } catch (NotFoundException e) {
+            throw new EngineException.NoSuchContainer(message(e));
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    /** What the engine says about a container, empty when it does not exist. */
+    public Optional<ContainerFacts> inspect(String id) throws EngineException {
+        try {
+            return Optional.of(facts(calls.inspectContainerCmd(id).exec()));
+        } catch (NotFoundException e) {
+            return Optional.empty();
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    /** Every container carrying the task label (any owner), as inspected facts. */
+    public List<ContainerFacts> taskContainers() throws EngineException {
+        try {
+            List<ContainerFacts> out = new ArrayList<>();
+            for (Container c : calls.listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of(Labels.IS_TASK, "true")).exec()) {
+                inspect(c.getId()).ifPresent(out::add);
+            }
+            return out;
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    private static ContainerFacts facts(InspectContainerResponse c) {
+        var state = c.getState();
+        String runnerDir = "";
+        String runnerRuntime = "";
+        if (c.getMounts() != null) {
+            for (var m : c.getMounts()) {
+                String source = m.getSource() == null ? "" : m.getSource();
+                if (m.getDestination() != null && "/tmp/runner".equals(m.getDestination().getPath())) {
+                    runnerDir = source;
+                } else if (m.getDestination() != null && RunnerMounts.RUNTIME_TARGET.equals(m.getDestination().getPath())) {
+                    runnerRuntime = source;
+                }
+            }
+        }
+        List<PortMapping> ports = new ArrayList<>();
+        if (c.getNetworkSettings() != null && c.getNetworkSettings().getPorts() != null) {
+            for (var e : c.getNetworkSettings().getPorts().getBindings().entrySet()) {
+                if (e.getValue() == null || e.getKey().getProtocol() != com.github.dockerjava.api.model.InternetProtocol.TCP) {
+                    continue;
+                }
+                for (Ports.Binding b : e.getValue()) {
+                    String ip = b.getHostIp() == null ? "" : b.getHostIp();
+                    if (!ip.contains(":") && b.getHostPortSpec() != null && !b.getHostPortSpec().isEmpty()) {
+                        ports.add(new PortMapping(Integer.parseInt(b.getHostPortSpec()), e.getKey().getPort()));
+                    }
+                }
+            }
+        }
+        ports.sort(java.util.Comparator.comparingInt(PortMapping::container));
+        String name = c.getName() == null ? "" : c.getName().replaceFirst("^/", "");
+        Long exit = state == null ? null : state.getExitCodeLong();
+        return new ContainerFacts(c.getId(), name, state == null || state.getStatus() == null ? "" : state.getStatus(),
+                exit == null ? 0 : exit.intValue(), state == null ? "" : String.valueOf(state.getStartedAt()),
+                c.getConfig() == null || c.getConfig().getLabels() == null ? Map.of() : c.getConfig().getLabels(),
+                runnerDir, ports, runnerRuntime, view(c));
+    }
+
+    private static ContainerView view(InspectContainerResponse c) {
+        Map<String, String> env = new LinkedHashMap<>();
+        if (c.getConfig() != null && c.getConfig().getEnv() != null) {
+            for (String line : c.getConfig().getEnv()) {
+                int eq = line.indexOf('=');
+                env.put(eq < 0 ? line : line.substring(0, eq), eq < 0 ? "" : line.substring(eq + 1));
+            }
+        }
+        HostConfig host = c.getHostConfig();
+        List<DeviceNode> devices = new ArrayList<>();
+        List<ai.dstack.agent.spi.DeviceRequest> requests = new ArrayList<>();
+        String runtime = "";
+        if (host != null) {
+            if (host.getDevices() != null) {
+                for (Device d : host.getDevices()) {
+                    devices.add(new DeviceNode(d.getPathOnHost(), d.getPathInContainer(), d.getcGroupPermissions()));
+                }
+            }
+            if (host.getDeviceRequests() != null) {
+                for (DeviceRequest r : host.getDeviceRequests()) {
+                    List<String> caps = r.getCapabilities() == null || r.getCapabilities().isEmpty() ? List.of() : r.getCapabilities().getFirst();
+                    requests.add(new ai.dstack.agent.spi.DeviceRequest(r.getDriver(),
+                            r.getDeviceIds() == null ? List.of() : r.getDeviceIds(), caps));
+                }
+            }
+            runtime = host.getRuntime();
+        }
+        return new ContainerView(env, devices, requests, runtime);
+    }
+
+    /**
+     * Blocks until the container exits and returns its exit code. Survives a dropped wait
+     * connection by asking the engine again.
+     *
+     * @throws EngineException.NoSuchContainer when the container disappeared
+     */
+    public int awaitExit(String id) throws EngineException, InterruptedException {
+        while (true) {
+            try {
+                Integer code = longCalls.waitContainerCmd(id).start().awaitStatusCode();
+                if (code != null) {
+                    return code;
+                }
+            } catch (NotFoundException e) {
+                throw new EngineException.NoSuchContainer(message(e));
+            } catch (RuntimeException e) {
+                Optional<ContainerFacts> facts = inspect(id);
+                if (facts.isEmpty()) {
+                    throw new EngineException.NoSuchContainer("container " + id + " disappeared");
+                }
+                if (!facts.get().live() && !facts.get().state().equals("created")) {
+                    return facts.get().exitCode();
+                }
+                TimeUnit.SECONDS.sleep(1);
+            }
+        }
+    }
+
+    /** The last {@code n} lines of the container's stdout and stderr, "" when unreadable. */
+    public String lastLogLines(String id, int n) {
+        StringBuilder out = new StringBuilder();
+        try {
+            calls.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(n)
+                    .exec(new ResultCallback.Adapter<Frame>() {
+                        @Override
+                        public void onNext(Frame frame) {
+                            out.append(new String(frame.getPayload(), StandardCharsets.UTF_8));
+                        }
+                    }).awaitCompletion(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        } catch (RuntimeException e) {
+            return "";
+        }
+        List<String> lines = out.toString().lines().toList();
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - n), lines.size()));
+    }
+
+    /** Stops with {@code graceSeconds} between the stop signal and the kill; a stopped or missing container is fine. */
+    public void stop(String id, int graceSeconds) throws EngineException {
+        try {
+            longCalls.stopContainerCmd(id).withTimeout(graceSeconds).exec();
+        } catch (NotModifiedException | NotFoundException e) {
+            // already stopped or gone: nothing to stop
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    /** Force-removes a container with its anonymous volumes; a missing one is fine. */
+    public void removeForce(String id) throws EngineException {
+        try {
+            calls.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+        } catch (NotFoundException e) {
+            // gone already
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    /** The engine's message from a docker-java exception ("Status 404: {"message":"…"}" → "…"). */
+    static String message(Throwable e) {
+        if (e instanceof DockerException de) {
+            return engineText(de.getHttpStatus(), de.getMessage().replaceFirst("^Status \\d+: ", ""));
+        }
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+
+    private static String engineText(int status, String body) {
+        try {
+            JsonNode node = JSON.readTree(body);
+            if (node != null && node.path("message").isTextual()) {
+                return node.path("message").asText();
+            }
+        } catch (IOException e) {
+            // not JSON: use the text as it is
+        }
+        String text = body.strip();
+        return text.isEmpty() ? "status " + status : text;
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void close() throws IOException {
+        calls.close();
+        longCalls.close();
+    }
+}

@@ -1,0 +1,19 @@
+package ai.dstack.agent.docker;
+
+/** An engine call failed; the message is the engine's (or transport's) own text. */
+public class EngineException extends Exception {
+    public EngineException(String message, Throwable cause) {
+        super(message, cause);
+    }
+
+    public EngineException(String message) {
+        super(message);
+    }
+
+    /** The container the call named does not exist (any more). */
+    public static final class NoSuchContainer extends EngineException {
+        public NoSuchContainer(String message) {
+            super(message);
+        }
+    }
+}

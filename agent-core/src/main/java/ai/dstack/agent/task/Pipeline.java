@@ -1,0 +1,333 @@
+package ai.dstack.agent.task;
+
+import ai.dstack.agent.docker.ContainerPlan;
+import ai.dstack.agent.docker.EngineException;
+import ai.dstack.agent.docker.ImageRef;
+import ai.dstack.agent.docker.PullHandle;
+import ai.dstack.agent.host.GpuPool;
+import ai.dstack.agent.spi.ContainerEdits;
+import ai.dstack.agent.volume.VolumeManager;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+/**
+ * The run pipeline of one task (spec shim §3.2): preparing → pulling → creating → running →
+ * terminated. Each step commits its status; a terminate seen at any step boundary ends the
+ * pipeline there, and the container is started only under the task lock after checking for it,
+ * so a terminated task never starts a container. Whatever the outcome, the task's host resources
+ * are released at the end — after the container stopped.
+ */
+final class Pipeline implements Runnable {
+    private static final Logger LOG = Logger.getLogger(Pipeline.class.getName());
+    private static final int LOG_LINES = 5;
+    private final Task task;
+    private final Host host;
+    private final TaskStatus resumeAt;
+
+    /** A pipeline that runs the task from where its state says it is (pending for a new task). */
+    Pipeline(Task task, Host host) {
+        this.task = task;
+        this.host = host;
+        this.resumeAt = task.state().status();
+    }
+
+    @Override
+    public void run() {
+        try {
+            switch (resumeAt) {
+                case PENDING, PREPARING, PULLING, CREATING -> runSteps();
+                case RUNNING -> watch(task.state().containerId());
+                case TERMINATED -> stopLeftover();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException e) {
+            LOG.log(Level.SEVERE, "task " + task.id() + ": pipeline failed", e);
+            task.finish("executor_error", "internal error: " + e);
+        } finally {
+            release();
+            task.markReleased();
+        }
+    }
+
+    private void runSteps() throws InterruptedException {
+        TaskSpec spec = task.state().spec();
+        if (resumeAt == TaskStatus.PENDING && !task.advance(TaskStatus.PENDING, TaskStatus.PREPARING)) {
+            return;
+        }
+        if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !prepare(spec)) {
+            return;
+        }
+        if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !task.advance(TaskStatus.PREPARING, TaskStatus.PULLING)) {
+            return;
+        }
+        if (resumeAt.compareTo(TaskStatus.CREATING) < 0) {
+            long pullStart = System.nanoTime();
+            boolean pulled = pull(spec);
+            host.stats().pulls().record(Duration.ofNanos(System.nanoTime() - pullStart));
+            if (!pulled || !task.advance(TaskStatus.PULLING, TaskStatus.CREATING)) {
+                return;
+            }
+        }
+        // A container already created (found by the restart reconciliation) is started, never created twice.
+        long createStart = System.nanoTime();
+        Optional<String> containerId = task.state().containerId().isEmpty()
+                ? create(spec) : Optional.of(task.state().containerId());
+        if (containerId.isPresent() && start(containerId.get(), spec)) {
+            host.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
+            watch(task.state().containerId());
+        }
+    }
+
+    /** Steps 1–5: runner dir, GPUs, host keys, volumes, instance mount dirs. False when the task ended. */
+    private boolean prepare(TaskSpec spec) {
+        try {
+            Path dir = Path.of(task.state().runnerDir());
+            Files.createDirectories(dir);
+            Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (IOException | RuntimeException e) {
+            return fail("executor_error", "prepare runner dir: " + e.getMessage());
+        }
+        if (task.state().gpuIds() == null) {
+            try {
+                List<String> ids = host.gpus().allocate(task.id(), spec.gpu());
+                task.update(s -> s.withGpuIds(ids));
+            } catch (GpuPool.NoCapacityException e) {
+                return fail("executor_error", e.getMessage());
+            }
+        }
+        if (ended()) {
+            return false;
+        }
+        if (!spec.hostSshKeys().isEmpty() && !spec.hostSshUser().isEmpty()) {
+            try {
+                host.hostKeys().add(task.id(), spec.hostSshUser(), spec.hostSshKeys());
+                task.update(s -> s.withHostKeysAdded(true));
+            } catch (IOException | RuntimeException e) {
+                return fail("executor_error", "ak.AppendPublicKeys error: " + e.getMessage());
+            }
+        }
+        if (ended()) {
+            return false;
+        }
+        if (!spec.volumes().isEmpty()) {
+            task.update(s -> s.withVolumesPrepared(true)); // before mounting: a half-done mount is released too
+            try {
+                host.volumes().prepare(spec.volumes());
+            } catch (VolumeManager.VolumeException | RuntimeException e) {
+                return fail("executor_error", "prepareVolumes error: " + e.getMessage());
+            }
+        }
+        if (ended()) {
+            return false;
+        }
+        try {
+            for (TaskSpec.InstanceMount m : spec.instanceMounts()) {
+                Path p = Path.of(m.instancePath());
+                if (!Files.exists(p)) {
+                    Files.createDirectories(p);
+                    Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxrwxrwx"));
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            return fail("executor_error", "prepareInstanceMountPoints error: " + e.getMessage());
+        }
+        return !ended();
+    }
+
+    /** Step 6: pull unless a pinned image is present. */
+    private boolean pull(TaskSpec spec) {
+        ImageRef ref = ImageRef.parse(spec.imageName());
+        try {
+            if (!ref.floating() && host.engine().imagePresent(ref.canonical())) {
+                return !ended();
+            }
+            PullHandle handle = new PullHandle();
+            task.pullStarted(handle);
+            if (ended()) {
+                return false;
+            }
+            ScheduledFuture<?> deadline = host.timer().schedule(() -> handle.cancel("context deadline exceeded"),
+                    host.waits().pullDeadline().toMillis(), TimeUnit.MILLISECONDS);
+            try {
+                host.engine().pull(ref, spec.registryUsername(), spec.registryPassword(),
+                        Path.of(task.state().runnerDir(), "pull.log"),
+                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle);
+            } finally {
+                deadline.cancel(false);
+            }
+        } catch (EngineException e) {
+            return fail("creating_container_error", "pullImage error: " + e.getMessage());
+        }
+        return !ended();
+    }
+
+    /** Step 7: create the container; its id is recorded even when the task was terminated meanwhile, so remove finds it. */
+    private Optional<String> create(TaskSpec spec) {
+        List<String> ids = task.state().gpuIds() == null ? List.of() : task.state().gpuIds();
+        ContainerPlan plan;
+        try {
+            plan = host.planner().plan(spec, task.state().containerName(), Path.of(task.state().runnerDir()),
+                    ids, host.gpus().edits(ids));
+        } catch (EngineException e) {
+            fail("creating_container_error", "createContainer error: " + e.getMessage());
+            return Optional.empty();
+        }
+        try {
+            String id = host.engine().create(plan);
+            task.update(s -> s.withContainerId(id));
+            return Optional.of(id);
+        } catch (EngineException e) {
+            Optional<String> earlier = earlierContainer(plan);
+            if (earlier.isPresent()) {
+                task.update(s -> s.withContainerId(earlier.get()));
+                return earlier;
+            }
+            fail("creating_container_error", "createContainer error: " + e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The container an interrupted earlier create of this very task made (the name is taken by a
+     * container with this task's labels): adopted instead of failing on the name.
+     */
+    private Optional<String> earlierContainer(ContainerPlan plan) {
+        try {
+            return host.engine().inspect(plan.name())
+                    .filter(c -> sameTask(plan, c.labels()))
+                    .filter(c -> c.state().equals("created"))
+                    .map(c -> c.id());
+        } catch (EngineException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static boolean sameTask(ContainerPlan plan, Map<String, String> labels) {
+        return plan.labels().entrySet().stream().allMatch(e -> e.getValue().equals(labels.get(e.getKey())));
+    }
+
+    /** A task terminated before a restart whose container still runs (a background stop was cut short): stop it. */
+    private void stopLeftover() throws InterruptedException {
+        String id = task.state().containerId();
+        if (id.isEmpty()) {
+            return;
+        }
+        try {
+            if (host.engine().inspect(id).map(c -> c.live()).orElse(false)) {
+                host.engine().stop(id, 0);
+                host.engine().awaitExit(id);
+            }
+        } catch (EngineException e) {
+            LOG.warning("task " + task.id() + ": cannot stop its leftover container: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Step 8, under the task lock: start unless terminated, retry once with the accelerator's
+     * other edits if the engine refused, record ports, commit {@code running}.
+     */
+    private boolean start(String containerId, TaskSpec spec) {
+        task.lock();
+        try {
+            if (ended()) {
+                return false;
+            }
+            String id = containerId;
+            try {
+                host.engine().start(id);
+            } catch (EngineException first) {
+                List<String> ids = task.state().gpuIds() == null ? List.of() : task.state().gpuIds();
+                Optional<ContainerEdits> retry = spec.gpuDevices().isEmpty() && !ids.isEmpty()
+                        ? host.gpus().retryAfterStartFailure(ids, first.getMessage()) : Optional.empty();
+                if (retry.isEmpty()) {
+                    return fail("container_exited_with_error", logsOr(id, first.getMessage()));
+                }
+                try {
+                    host.engine().removeForce(id);
+                    task.update(s -> s.withContainerId(""));
+                    ContainerPlan plan = host.planner().plan(spec, task.state().containerName(),
+                            Path.of(task.state().runnerDir()), ids, retry.get());
+                    id = host.engine().create(plan);
+                    String recreated = id;
+                    task.update(s -> s.withContainerId(recreated));
+                    host.engine().start(id);
+                } catch (EngineException second) {
+                    return fail("container_exited_with_error", logsOr(id, second.getMessage()));
+                }
+            }
+            List<PortMapping> ports = List.of();
+            if (!spec.hostNetwork()) {
+                try {
+                    ports = host.engine().inspect(id).map(f -> f.ports()).orElse(List.of());
+                } catch (EngineException e) {
+                    LOG.warning("task " + task.id() + ": cannot read published ports: " + e.getMessage());
+                }
+            }
+            List<PortMapping> published = ports;
+            task.update(s -> s.withStatus(TaskStatus.RUNNING).withPorts(published));
+            return true;
+        } finally {
+            task.unlock();
+        }
+    }
+
+    /** Step 9–10: wait for the exit and terminate with its reason. */
+    private void watch(String containerId) throws InterruptedException {
+        try {
+            int exit = host.engine().awaitExit(containerId);
+            if (exit == 0) {
+                task.finish("done_by_runner", "");
+            } else {
+                task.finish("container_exited_with_error", host.engine().lastLogLines(containerId, LOG_LINES));
+            }
+        } catch (EngineException.NoSuchContainer e) {
+            task.finish("container_exited_with_error", "container disappeared");
+        } catch (EngineException e) {
+            task.finish("container_exited_with_error", e.getMessage());
+        }
+    }
+
+    /** Cleanup in reverse order of setup: volumes, host keys, GPUs. */
+    private void release() {
+        TaskState s = task.state();
+        if (s.volumesPrepared()) {
+            host.volumes().release(s.spec().volumes());
+            task.update(t -> t.withVolumesPrepared(false));
+        }
+        if (s.hostKeysAdded()) {
+            try {
+                host.hostKeys().remove(task.id(), s.spec().hostSshUser(), s.spec().hostSshKeys());
+                task.update(t -> t.withHostKeysAdded(false));
+            } catch (IOException | RuntimeException e) {
+                LOG.warning("task " + task.id() + ": cannot remove its host SSH keys: " + e.getMessage());
+            }
+        }
+        host.gpus().release(task.id());
+    }
+
+    private String logsOr(String containerId, String fallback) {
+        String logs = host.engine().lastLogLines(containerId, LOG_LINES);
+        return logs.isEmpty() ? fallback : logs;
+    }
+
+    private boolean fail(String reason, String message) {
+        LOG.info("task " + task.id() + ": " + reason + ": " + message);
+        task.finish(reason, message);
+        return false;
+    }
+
+    private boolean ended() {
+        return task.state().terminated();
+    }
+}

@@ -1,0 +1,52 @@
+package ai.dstack.agent.plugin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.dstack.agent.spi.ToolResult;
+import ai.dstack.agent.testing.FakeExecutables;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LocalHostTest {
+    @TempDir
+    Path tmp;
+
+    private LocalHost host(Map<String, String> env) {
+        return new LocalHost(tmp.resolve("root"), Duration.ofSeconds(5), env);
+    }
+
+    @Test
+    void readsUnderTheRootAndResolvesLinksAsIfTheRootWereSlash() throws Exception {
+        Path byPath = Files.createDirectories(tmp.resolve("root/dev/dri/by-path"));
+        Files.createSymbolicLink(byPath.resolve("pci-0000:01:00.0-render"), Path.of("../renderD128"));
+        Files.createSymbolicLink(byPath.resolve("absolute"), Path.of("/dev/dri/renderD129"));
+        LocalHost host = host(Map.of());
+        assertThat(host.hostPath("/dev/kfd")).isEqualTo(tmp.resolve("root/dev/kfd"));
+        assertThat(host.readLink("/dev/dri/by-path/pci-0000:01:00.0-render")).isEqualTo("/dev/dri/renderD128");
+        assertThat(host.readLink("/dev/dri/by-path/absolute")).isEqualTo("/dev/dri/renderD129");
+        assertThat(host.readLink("/dev/dri/by-path/missing")).isNull();
+    }
+
+    @Test
+    void runsToolsFromItsPathWithTheirOutputAndExitCode() {
+        FakeExecutables tools = new FakeExecutables(tmp.resolve("bin"));
+        tools.script("vendor-smi", "echo \"out $*\"; echo err >&2; exit 3");
+        LocalHost host = host(Map.of("PATH", tools.dir() + ":/usr/bin:/bin"));
+        assertThat(host.run(List.of("vendor-smi", "a", "b"))).isEqualTo(new ToolResult(3, "out a b\n", "err\n", false, false));
+        assertThat(host.run(List.of("absent-smi")).notFound()).isTrue();
+        assertThat(host(Map.of("PATH", "/nonexistent")).run(List.of("vendor-smi")).notFound()).isTrue();
+    }
+
+    @Test
+    void waitsComeFromDstackShimVariablesInMilliseconds() {
+        LocalHost host = host(Map.of("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "1234", "DSTACK_SHIM_VOLUME_READY_TIMEOUT", "soon"));
+        assertThat(host.setting("volume-attach-timeout", Duration.ofSeconds(30))).isEqualTo(Duration.ofMillis(1234));
+        assertThat(host.setting("volume-ready-timeout", Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
+        assertThat(host.setting("volume-other", Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
+    }
+}
