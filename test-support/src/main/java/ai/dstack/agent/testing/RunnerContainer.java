@@ -1,48 +1,41 @@
 package ai.dstack.agent.testing;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
-import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.model.AccessMode;
-import com.github.dockerjava.api.model.Bind;
-import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.Frame;
-import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.Ports;
-import com.github.dockerjava.api.model.Volume;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
- * A runner container started exactly as the shim starts one (spec shim §4.2/§4.4): entrypoint
- * {@code /bin/sh -c}, the runner command line, the runner dir at {@code /tmp/runner}, the runtime
- * read-only at {@code /opt/dstack-runner} and its launcher at {@code /usr/local/bin/dstack-runner},
- * bridge networking with 10999 published on 127.0.0.1. Once the shim pipeline is merged, tests can
- * start runners through it instead; only this class changes.
+ * A runner container started by our shim (spec shim §4.2/§4.4): the shim mounts the runtime
+ * read-only at {@code /opt/dstack-runner}, its launcher at {@code /usr/local/bin/dstack-runner}, the
+ * runner dir at {@code /tmp/runner}, and publishes 10999 on 127.0.0.1 (bridge networking).
  */
 public final class RunnerContainer implements AutoCloseable {
     public static final int HTTP_PORT = 10999;
     private final DockerClient docker = Docker.client();
     private final String id;
     private final String name;
-    private final Path runnerDir;
+    private final ShimProcess shim;
+    private final String taskId;
+    private final Path runnersDir;
     private final int hostPort;
 
-    private RunnerContainer(String id, String name, Path runnerDir, int hostPort) {
+    private RunnerContainer(String id, String name, ShimProcess shim, String taskId, Path runnersDir, int hostPort) {
         this.id = id;
         this.name = name;
-        this.runnerDir = runnerDir;
+        this.shim = shim;
+        this.taskId = taskId;
+        this.runnersDir = runnersDir;
         this.hostPort = hostPort;
     }
 
@@ -56,46 +49,74 @@ public final class RunnerContainer implements AutoCloseable {
         return dir;
     }
 
-    /** Starts a runner in {@code image}; {@code env} are extra container env vars (e.g. runner settings). */
+    /**
+     * Starts a runner in {@code image} through our shim: a shim process (own home, free port) whose
+     * runner runtime is the one the build assembled; a bridge-mode task; its published 10999.
+     * {@code env} reaches the runner through the shim's pass-env (e.g. runner settings).
+     */
     public static RunnerContainer start(String image, Map<String, String> env) {
         Path runtime = runtimeDir().toAbsolutePath();
         String name = "runner-it-" + UUID.randomUUID().toString().substring(0, 8);
-        Path runnerDir;
+        Path tempDir;
         try {
-            runnerDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), name + "-");
+            tempDir = Files.createTempDirectory(Path.of(System.getProperty("java.io.tmpdir")), name + "-");
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        String command = "/usr/local/bin/dstack-runner --log-level 4 start --temp-dir /tmp/runner"
-                + " --http-port " + HTTP_PORT + " --ssh-port 10022";
-        List<String> envList = new ArrayList<>();
-        env.forEach((k, v) -> envList.add(k + "=" + v));
-        ExposedPort http = ExposedPort.tcp(HTTP_PORT);
-        Ports ports = new Ports();
-        ports.bind(http, new Ports.Binding("127.0.0.1", null));
-        HostConfig host = HostConfig.newHostConfig()
-                .withNetworkMode("bridge")
-                .withPortBindings(ports)
-                .withBinds(
-                        new Bind(runnerDir.toString(), new Volume("/tmp/runner")),
-                        new Bind(runtime.resolve("bin/dstack-runner").toString(),
-                                new Volume("/usr/local/bin/dstack-runner"), AccessMode.ro),
-                        new Bind(runtime.toString(), new Volume("/opt/dstack-runner"), AccessMode.ro));
-        DockerClient docker = Docker.client();
-        String id = docker.createContainerCmd(image)
-                .withName(name)
-                .withLabels(Map.of("ai.dstack.agent.test", "true"))
-                .withEntrypoint("/bin/sh", "-c")
-                .withCmd(command)
-                .withEnv(envList)
-                .withExposedPorts(http)
-                .withHostConfig(host)
-                .exec().getId();
-        docker.startContainerCmd(id).exec();
-        InspectContainerResponse inspect = docker.inspectContainerCmd(id).exec();
-        Ports.Binding[] bound = inspect.getNetworkSettings().getPorts().getBindings().get(http);
-        int hostPort = Integer.parseInt(bound[0].getHostPortSpec());
-        return new RunnerContainer(id, name, runnerDir, hostPort);
+        ShimProcess.Builder builder = ShimProcess.builder(tempDir)
+                .env("DSTACK_RUNNER_RUNTIME_DIR", runtime.toString())
+                .env("DSTACK_DOCKER_PASS_ENV", String.join(",", env.keySet()));
+        env.forEach(builder::env);
+        ShimProcess shim = builder.start();
+        try {
+            String taskId = UUID.randomUUID().toString();
+            Map<String, Object> task = new LinkedHashMap<>();
+            task.put("id", taskId);
+            task.put("name", name + "-0-0");
+            task.put("image_name", image);
+            task.put("container_user", "root");
+            task.put("network_mode", "bridge");
+            task.put("gpu", -1);
+            ApiClient api = shim.api();
+            ApiClient.Reply submitted = api.post("/api/tasks", task);
+            if (submitted.status() != 200) {
+                throw new IllegalStateException("task submit failed: " + submitted.status() + " " + submitted.body());
+            }
+            JsonNode running = awaitRunning(api, taskId);
+            int hostPort = -1;
+            for (JsonNode port : running.path("ports")) {
+                if (port.path("container").asInt() == HTTP_PORT) {
+                    hostPort = port.path("host").asInt();
+                }
+            }
+            String containerId = Docker.client().listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of("ai.dstack.shim.task-id", taskId)).exec().getFirst().getId();
+            return new RunnerContainer(containerId, name, shim, taskId, shim.home().resolve("runners"), hostPort);
+        } catch (RuntimeException e) {
+            shim.close();
+            throw e;
+        }
+    }
+
+    private static JsonNode awaitRunning(ApiClient api, String taskId) {
+        long deadline = System.currentTimeMillis() + 90_000;
+        while (System.currentTimeMillis() < deadline) {
+            JsonNode t = api.get("/api/tasks/" + taskId).json();
+            String status = t.path("status").asText();
+            if (status.equals("running") && !t.path("ports").isNull()) {
+                return t;
+            }
+            if (status.equals("terminated")) {
+                throw new IllegalStateException("the runner task ended: " + t);
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
+        throw new IllegalStateException("the runner task did not start");
     }
 
     public String id() {
@@ -111,9 +132,9 @@ public final class RunnerContainer implements AutoCloseable {
         return "http://127.0.0.1:" + hostPort;
     }
 
-    /** The host side of {@code /tmp/runner}. */
-    public Path runnerDir() {
-        return runnerDir;
+    /** The shim's runners dir: the host side of {@code /tmp/runner} is a folder in it. */
+    public Path runnersDir() {
+        return runnersDir;
     }
 
     /** Runs {@code /bin/sh -c script} in the container; returns stdout+stderr. */
@@ -165,14 +186,12 @@ public final class RunnerContainer implements AutoCloseable {
     @Override
     public void close() {
         try {
-            docker.removeContainerCmd(id).withForce(true).exec();
+            shim.api().post("/api/tasks/" + taskId + "/terminate",
+                    Map.of("termination_reason", "terminated_by_user", "termination_message", "", "timeout", 0));
+            shim.api().post("/api/tasks/" + taskId + "/remove", "");
         } catch (RuntimeException ignored) {
-            // already gone
+            // the shim's close removes its containers anyway
         }
-        try (Stream<Path> walk = Files.walk(runnerDir)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort
-        }
+        shim.close();
     }
 }
