@@ -9,6 +9,7 @@ import ai.dstack.runner.job.JobIdentity;
 import ai.dstack.runner.job.Posix;
 import ai.dstack.runner.logs.LogBook;
 import ai.dstack.runner.logs.RunnerLog;
+import ai.dstack.runner.wiring.Wiring;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -62,7 +63,7 @@ public final class Main {
             }
             case START -> {
                 quietLibraryLogs(options.logLevel());
-                int code = new Main(options, settings, version, JobHooks.defaults(), MetricsSource.unavailable()).start();
+                int code = new Main(options, settings, version, Wiring.hooks(), Wiring.metrics()).start();
                 System.out.flush();
                 Runtime.getRuntime().halt(code);
             }

@@ -1,5 +1,6 @@
 package ai.dstack.runner.job;
 
+import ai.dstack.runner.user.Ownership;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -51,45 +52,20 @@ final class JobPaths {
 
     /** lchown: a symlink itself changes owner, never its target. */
     static void chown(Path path, JobIdentity user) throws IOException {
-        if (user.isRoot()) {
-            return;
+        if (!user.isRoot()) {
+            Ownership.chown(path, user.uid(), user.gid());
         }
-        Files.setAttribute(path, "unix:uid", (int) user.uid(), LinkOption.NOFOLLOW_LINKS);
-        Files.setAttribute(path, "unix:gid", (int) user.gid(), LinkOption.NOFOLLOW_LINKS);
     }
 
-    /** Chowns a whole tree without following symlinks; per-entry errors go to {@code log}. */
-    static void chownTree(Path root, JobIdentity user, Consumer<String> log) throws IOException {
+    /** Chowns a whole tree without following symlinks; failures are counted into {@code log}. */
+    static void chownTree(Path root, JobIdentity user, Consumer<String> log) {
         if (user.isRoot() || !Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
-        Files.walkFileTree(root, new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
-                tryChown(dir);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
-                tryChown(file);
-                return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult visitFileFailed(Path file, IOException e) {
-                log.accept("cannot chown " + file + ": " + e.getMessage());
-                return FileVisitResult.CONTINUE;
-            }
-
-            private void tryChown(Path p) {
-                try {
-                    chown(p, user);
-                } catch (IOException e) {
-                    log.accept("cannot chown " + p + ": " + e.getMessage());
-                }
-            }
-        });
+        int failures = Ownership.chownTree(root, user.uid(), user.gid());
+        if (failures > 0) {
+            log.accept(failures + " entries under " + root + " could not be chowned");
+        }
     }
 
     /** Deletes a file or a tree; symlinks are removed, never followed. */

@@ -157,6 +157,25 @@ class RunnerJobIT {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {LocalImages.BASE, LocalImages.BUSYBOX})
+    void aJobUserFromTheImagesPasswdGetsItsUidGidAndAPtyOfItsOwn(String image) {
+        try (RunnerContainer c = start(image)) {
+            RunnerClient api = new RunnerClient(c.baseUrl());
+            api.awaitHealthy();
+            String name = image.equals(LocalImages.BASE) ? "nobody" : "app";
+            Map<String, Object> body = RunnerClient.shellJob("id; tty; ls -ln $(tty); echo \"home=$HOME\"");
+            RunnerClient.spec(body).put("user", Map.of("username", name));
+            api.submit(body);
+            assertThat(api.post("/api/run").json().get("username").asText()).isEqualTo(name);
+            RunnerClient.Pulled pulled = api.pullToEnd();
+            System.out.printf("[%s] job as %s:%n%s", image, name, pulled.jobLogs());
+            assertThat(pulled.last().get("state").asText()).isEqualTo("done");
+            String uid = image.equals(LocalImages.BASE) ? "65534" : "1000";
+            assertThat(pulled.jobLogs()).contains("uid=" + uid).containsPattern("(?m)^crw.*\\s" + uid + "\\s");
+        }
+    }
+
     @Test
     void maxDurationTerminatesTheJob() {
         try (RunnerContainer c = start(LocalImages.BUSYBOX)) {
@@ -335,7 +354,6 @@ class RunnerJobIT {
             assertThat(api.uploadCode(new byte[0]).status()).isEqualTo(409);
             assertThat(api.get("/api/pull?timestamp=abc").status()).isEqualTo(400);
             assertThat(api.get("/api/pull?timestamp=").status()).isEqualTo(400);
-            assertThat(api.get("/api/metrics").status()).isEqualTo(404);
             assertThat(api.get("/logs_ws").status()).isEqualTo(400);
             assertThat(api.send("POST", "/api/submit", "text/plain", "{}".getBytes()).status()).isEqualTo(415);
             assertThat(api.send("POST", "/api/submit", "application/json", new byte[0]).status()).isEqualTo(400);
