@@ -63,7 +63,7 @@ public final class Main {
             }
             case START -> {
                 quietLibraryLogs(options.logLevel());
-                int code = new Main(options, settings, version, Wiring.hooks(), Wiring.metrics()).start();
+                int code = new Main(options, settings, version, Wiring.hooks(options), Wiring.metrics()).start();
                 System.out.flush();
                 Runtime.getRuntime().halt(code);
             }

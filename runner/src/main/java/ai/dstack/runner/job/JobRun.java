@@ -114,6 +114,11 @@ final class JobRun implements Runnable {
             if (!user.home().equals("/")) {
                 ctx.hooks().home().provision(sub, user, jobLog::warn);
             }
+            Submission.SshKey key = sub.jobSpecOrEmpty().sshKey();
+            if (key != null && key.publicKey() != null
+                    && Submission.orEmpty(sub.clusterInfoOrEmpty().jobIps()).size() >= 2) {
+                ctx.hooks().ssh().authorize(key.publicKey()); // multi-node: nodes log into each other
+            }
             Path repoDir;
             try {
                 repoDir = setUpRepo();
