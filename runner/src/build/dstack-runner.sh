@@ -39,7 +39,7 @@ fi
 exec "$home/glibc/ld-linux-x86-64.so.2" --library-path "$home/glibc:$home/jre/lib:$home/jre/lib/server" \
   "$home/jre/bin/java" \
   -XX:+UseSerialGC -Xms8m -Xmx40m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m \
-  -XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -Xlog:disable -Xlog:all=error:stderr $aot \
+  -XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr $aot \
   --enable-native-access=ALL-UNNAMED \
   -Djdk.lang.Process.launchMechanism=FORK -Ddstack.runner.home="$home" \
   -cp "@CLASSPATH@" ai.dstack.runner.Main "$@"

@@ -12,6 +12,8 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -79,6 +81,31 @@ class RunnerJobIT {
 
     private static void awaitExit(RunnerContainer c) {
         org.awaitility.Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> !c.running());
+    }
+
+    @Test
+    void theLauncherAnswersVersionWithoutJavaHonouringTheReportedVersion() throws Exception {
+        Path alone = Files.createTempDirectory("launcher-alone").resolve("dstack-runner");
+        Files.copy(RunnerContainer.runtimeDir().resolve("bin/dstack-runner"), alone);
+        for (var env : List.of(Map.<String, String>of(), Map.of("DSTACK_REPORTED_VERSION", "0.20.30"))) {
+            ProcessBuilder pb = new ProcessBuilder("/bin/sh", alone.toString(), "--version").redirectErrorStream(true);
+            pb.environment().remove("DSTACK_REPORTED_VERSION");
+            pb.environment().putAll(env);
+            Process p = pb.start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).isZero();
+            assertThat(out).isEqualTo("dstack-runner version " + env.getOrDefault("DSTACK_REPORTED_VERSION", "0.21.2") + "\n");
+        }
+    }
+
+    @Test
+    void withoutARunTheRunnerExitsOneAtTheStartDeadline() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BUSYBOX, Map.of("DSTACK_RUNNER_START_TIMEOUT_MS", "1500"))) {
+            new RunnerClient(c.baseUrl()).awaitHealthy();
+            awaitExit(c);
+            assertThat(c.exitCode()).isEqualTo(1);
+            assertThat(c.logs()).contains("no job was started");
+        }
     }
 
     @Test
