@@ -121,6 +121,7 @@ public final class Main {
             return 1;
         }
         try {
+            log.debug("startup: sshd at " + sinceJvmStart() + " ms");
             hooks.ssh().start();
         } catch (Exception e) {
             log.error("cannot start sshd: " + e.getMessage());
@@ -136,6 +137,7 @@ public final class Main {
             JobContext ctx = new JobContext(tempDir, dstackDir, Path.of("/etc/profile"), runtimeHome, Map.copyOf(env),
                     Path.of("").toAbsolutePath(), JobIdentity.root(home), book, log, hooks, settings);
             Executor executor = new Executor(ctx);
+            log.debug("startup: web server at " + sinceJvmStart() + " ms");
             RunnerServer server = new RunnerServer(options.httpAddress(), options.httpPort(), version, executor, book,
                     metrics, settings.submitMaxBytes(), settings.pullMaxBytes());
             try {
@@ -145,7 +147,8 @@ public final class Main {
                 hooks.ssh().stop();
                 return 1;
             }
-            log.info("dstack-runner " + version + " listening on " + options.httpAddress() + ":" + server.port());
+            log.info("dstack-runner " + version + " listening on " + options.httpAddress() + ":" + server.port()
+                    + " (" + sinceJvmStart() + " ms after JVM start)");
             Runtime.getRuntime().addShutdownHook(new Thread(() -> onSignal(executor, book, server, log)));
             return lifecycle(executor, book, server, log);
         } catch (InterruptedException e) {
@@ -198,6 +201,11 @@ public final class Main {
         }
         hooks.ssh().stop();
         Runtime.getRuntime().halt(0);
+    }
+
+    private static long sinceJvmStart() {
+        return ProcessHandle.current().info().startInstant()
+                .map(t -> System.currentTimeMillis() - t.toEpochMilli()).orElse(-1L);
     }
 
     /** Effective uid 0, read from /proc (binding libc over FFM costs start-up time; jobs need it later). */

@@ -24,6 +24,9 @@ public final class RunnerServer {
                 .host(address.isEmpty() ? "0.0.0.0" : address)
                 .port(port)
                 .shutdownHook(false)
+                // no service discovery: the API writes its own bytes and needs no encodings
+                .mediaContext(m -> m.mediaSupportsDiscoverServices(false))
+                .contentEncoding(e -> e.contentEncodingsDiscoverServices(false))
                 .routing(r -> r.register(api)
                         .error(Exception.class, RunnerServer::unexpected))
                 .addRouting(WsRouting.builder().endpoint("/logs_ws", () -> new LogsWebSocket(book, wsClients)))
