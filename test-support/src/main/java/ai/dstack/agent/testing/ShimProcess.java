@@ -1,5 +1,6 @@
 package ai.dstack.agent.testing;
 
+import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.model.Container;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,7 +16,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * The shim as a separate JVM process started from the test classpath, with its own temp home,
  * a free port and a stub runner; it can be killed (SIGKILL) and started again on the same home.
- * Closing it kills the process and removes every container labelled with its home.
+ * Closing it kills the process and removes every container labelled with its home from its engine
+ * (the main one, or the one given to {@link Builder#engine}).
  */
 public final class ShimProcess implements AutoCloseable {
     private static final String MAIN = "ai.dstack.agent.Main";
@@ -24,11 +26,14 @@ public final class ShimProcess implements AutoCloseable {
     private final Map<String, String> env;
     private final List<String> args;
     private final Path log;
+    private final String engineHost;
     private Process process;
     private int starts;
+    private DockerClient engine;
 
-    private ShimProcess(Path home, Map<String, String> env, List<String> args) {
+    private ShimProcess(Path home, Map<String, String> env, List<String> args, String engineHost) {
         this.home = home;
+        this.engineHost = engineHost;
         this.port = FreePorts.next();
         this.env = env;
         this.args = args;
@@ -45,6 +50,7 @@ public final class ShimProcess implements AutoCloseable {
         private final Path tempDir;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final List<String> args = new ArrayList<>();
+        private String engineHost;
 
         private Builder(Path tempDir) {
             this.tempDir = tempDir;
@@ -54,6 +60,16 @@ public final class ShimProcess implements AutoCloseable {
         public Builder env(String name, String value) {
             env.put(name, value);
             return this;
+        }
+
+        /**
+         * Runs the shim's tasks on another engine (e.g. a {@link TestDockerd}): its {@code DOCKER_HOST},
+         * and the engine {@link #containers()} and {@link #close()} look at. (A proxy in front of the main
+         * engine is only given as {@code DOCKER_HOST}: the checks then go to the engine directly.)
+         */
+        public Builder engine(String dockerHost) {
+            engineHost = dockerHost;
+            return env("DOCKER_HOST", dockerHost);
         }
 
         /** Adds command-line arguments. */
@@ -72,7 +88,7 @@ public final class ShimProcess implements AutoCloseable {
                 all.put("DSTACK_SHIM_BINARY_PATH", tempDir.resolve("no-shim-binary").toString());
                 all.put("DSTACK_SHIM_LOG_LEVEL", "debug");
                 all.putAll(env);
-                ShimProcess shim = new ShimProcess(home, all, List.copyOf(args));
+                ShimProcess shim = new ShimProcess(home, all, List.copyOf(args), engineHost);
                 shim.restart();
                 return shim;
             } catch (IOException e) {
@@ -87,10 +103,21 @@ public final class ShimProcess implements AutoCloseable {
 
     /** Runs the shim with {@code args} and {@code env} (HOME set to {@code tempDir}) until it exits by itself. */
     public static Run runToExit(Path tempDir, Map<String, String> env, String... args) {
+        Map<String, String> all = new LinkedHashMap<>();
+        all.put("HOME", tempDir.toString());
+        all.putAll(env);
+        return runWith(all, args);
+    }
+
+    /** Runs another shim command (e.g. {@code host --json}) with this shim's environment until it exits. */
+    public Run runCommand(String... args) {
+        return runWith(env, args);
+    }
+
+    private static Run runWith(Map<String, String> env, String... args) {
         List<String> cmd = new ArrayList<>(javaCommand());
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("HOME", tempDir.toString());
         pb.environment().putAll(env);
         try {
             Process p = pb.start();
@@ -198,9 +225,17 @@ public final class ShimProcess implements AutoCloseable {
         }
     }
 
+    /** A client of the engine this shim drives. */
+    public synchronized DockerClient engine() {
+        if (engine == null) {
+            engine = engineHost == null ? Docker.client() : Docker.client(engineHost);
+        }
+        return engine;
+    }
+
     /** Containers labelled with this shim's home. */
     public List<Container> containers() {
-        return Docker.client().listContainersCmd().withShowAll(true)
+        return engine().listContainersCmd().withShowAll(true)
                 .withLabelFilter(Map.of("ai.dstack.shim.home", home.toString())).exec();
     }
 
@@ -212,9 +247,16 @@ public final class ShimProcess implements AutoCloseable {
         }
         for (Container c : containers()) {
             try {
-                Docker.client().removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                engine().removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
             } catch (RuntimeException e) {
                 // already gone
+            }
+        }
+        if (engine != null && engineHost != null) {
+            try {
+                engine.close();
+            } catch (IOException ignored) {
+                // its transport is gone either way
             }
         }
     }
