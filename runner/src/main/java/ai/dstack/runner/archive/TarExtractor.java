@@ -169,7 +169,10 @@ public final class TarExtractor {
 
     private void hardLink(TarArchiveEntry entry, Path link) throws IOException {
         Path target = target(entry.getLinkName());
-        if (target == null || !Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
+        if (target == null) {
+            return; // the target name itself was refused (and reported)
+        }
+        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
                 || !safeParents(target, entry.getLinkName()) || !safeParents(link, entry.getName())) {
             report.accept("skipped hard link " + entry.getName() + ": target " + entry.getLinkName()
                     + " is not a file inside the destination");

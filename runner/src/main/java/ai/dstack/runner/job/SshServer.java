@@ -11,11 +11,14 @@ public interface SshServer {
     /** Appends a public key line to the authorized keys (multi-node jobs). */
     void authorize(String publicKey);
 
-    /** Starts connection tracking (when the job starts). */
-    void trackConnections();
+    /** Starts connection tracking (when the job starts); no tracking by default. */
+    default void trackConnections() {
+    }
 
     /** Whole seconds since the last user SSH activity (§6.8), 0 before tracking. */
-    long noConnectionsSecs();
+    default long noConnectionsSecs() {
+        return 0;
+    }
 
     /** SIGTERM to sshd and wait. */
     void stop();
@@ -34,15 +37,6 @@ public interface SshServer {
 
             @Override
             public void authorize(String publicKey) {
-            }
-
-            @Override
-            public void trackConnections() {
-            }
-
-            @Override
-            public long noConnectionsSecs() {
-                return 0;
             }
 
             @Override

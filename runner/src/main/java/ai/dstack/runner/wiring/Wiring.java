@@ -81,15 +81,6 @@ public final class Wiring {
         }
 
         @Override
-        public void trackConnections() {
-        }
-
-        @Override
-        public long noConnectionsSecs() {
-            return 0;
-        }
-
-        @Override
         public void stop() {
             if (sshd != null) {
                 sshd.stop(Duration.ofSeconds(10));
