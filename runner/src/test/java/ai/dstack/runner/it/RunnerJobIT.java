@@ -142,6 +142,28 @@ class RunnerJobIT {
     }
 
     @Test
+    void aRemoteRepoIsClonedWithJGitAndTheUploadedDiffApplied() {
+        try (RunnerContainer c = start(LocalImages.BASE)) {
+            RunnerClient api = new RunnerClient(c.baseUrl());
+            api.awaitHealthy();
+            c.exec("git init -q -b main /srv/origin && cd /srv/origin && echo 'from git' > README "
+                    + "&& git add README && git -c user.name=t -c user.email=t@t commit -qm init");
+            Map<String, Object> body = RunnerClient.shellJob("cat README new.txt; git --no-pager log --format=%s; git config user.name");
+            RunnerClient.spec(body).put("working_dir", "/workflow");
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "remote", "repo_branch", "main",
+                    "repo_config_name", "Jo", "repo_config_email", "jo@example.com"));
+            body.put("repo_credentials", Map.of("clone_url", "file:///srv/origin"));
+            api.submit(body);
+            api.uploadCode(("diff --git a/new.txt b/new.txt\nnew file mode 100644\n--- /dev/null\n+++ b/new.txt\n"
+                    + "@@ -0,0 +1 @@\n+from the diff\n").getBytes(StandardCharsets.UTF_8));
+            api.post("/api/run");
+            RunnerClient.Pulled pulled = api.pullToEnd();
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+            assertThat(pulled.jobLogs()).contains("from git\nfrom the diff\ninit\nJo\n");
+        }
+    }
+
+    @Test
     void stopTerminatesTheJobAndTheFinalStateReachesAPullAfterStop() {
         try (RunnerContainer c = start(LocalImages.BASE)) {
             RunnerClient api = new RunnerClient(c.baseUrl());
