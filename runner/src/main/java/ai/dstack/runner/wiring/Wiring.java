@@ -1,6 +1,7 @@
 package ai.dstack.runner.wiring;
 
 import ai.dstack.runner.RunnerOptions;
+import ai.dstack.runner.activity.SshActivity;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.HomeSetup;
 import ai.dstack.runner.job.JobHooks;
@@ -111,13 +112,25 @@ public final class Wiring {
         };
     }
 
-    /** {@link Sshd} behind the executor's {@link SshServer} hook; connection tracking is not wired yet (0). */
+    /** {@link Sshd} and {@link SshActivity} behind the executor's {@link SshServer} hook. */
     private static final class SshdServer implements SshServer {
         private final SshdSettings settings;
+        private final SshActivity activity;
         private volatile Sshd sshd;
 
         SshdServer(SshdSettings settings) {
             this.settings = settings;
+            this.activity = new SshActivity(Path.of("/proc/net"), settings.port());
+        }
+
+        @Override
+        public void trackConnections() {
+            activity.start();
+        }
+
+        @Override
+        public long noConnectionsSecs() {
+            return activity.noConnectionsSecs();
         }
 
         @Override
@@ -144,6 +157,7 @@ public final class Wiring {
 
         @Override
         public void stop() {
+            activity.stop();
             if (sshd != null) {
                 sshd.stop(Duration.ofSeconds(10));
             }
