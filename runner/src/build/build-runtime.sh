@@ -11,7 +11,8 @@ mkdir -p "$2" && out=$(cd "$2" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 : "${JAVA_HOME:?JAVA_HOME must point at the JDK that builds the runner}"
 say() { printf 'runner-runtime: %s\n' "$*" >&2; }
-modules=java.base,java.logging,java.management
+# java.rmi: JGit's ssh transport (Apache MINA) needs java.rmi.ServerException for ssh:// clones.
+modules=java.base,java.logging,java.management,java.rmi
 mount=/opt/dstack-runner
 
 mkdir -p "$out"
