@@ -40,6 +40,13 @@ class ShimLifecycleIT {
     }
 
     @Test
+    void withoutAnEngineStartupFailsSayingHowToGetOne() {
+        ShimProcess.Run run = ShimProcess.runToExit(tmp, Map.of("DOCKER_HOST", "unix://" + tmp.resolve("no-engine.sock")));
+        assertThat(run.exitCode()).isEqualTo(1);
+        assertThat(run.output()).contains("cannot reach the Docker engine").contains("apt-get install docker.io");
+    }
+
+    @Test
     void tasksSubcommandWithoutARunningShimSaysHowToStartOne() {
         ShimProcess.Run run = ShimProcess.runToExit(tmp, Map.of(), "tasks", "--shim-http-port", "" + FreePorts.next());
         assertThat(run.output()).contains("is not reachable").contains("bin/dstack-shim");

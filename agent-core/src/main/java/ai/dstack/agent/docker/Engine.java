@@ -87,7 +87,9 @@ public final class Engine implements AutoCloseable {
             return new Engine(calls.client(), longCalls.client(), longCalls.http(), version,
                     Path.of(root == null ? "/var/lib/docker" : root));
         } catch (RuntimeException e) {
-            throw new EngineException("cannot reach the Docker engine at " + dockerHost + ": " + message(e), e);
+            throw new EngineException("cannot reach the Docker engine at " + dockerHost + ": " + message(e)
+                    + ". Start it (systemctl start docker, or dockerd as root); if none is installed, install one"
+                    + " (Debian/Ubuntu: apt-get install docker.io); DOCKER_HOST selects another engine", e);
         }
     }
 
