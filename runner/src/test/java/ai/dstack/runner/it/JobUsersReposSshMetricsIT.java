@@ -104,10 +104,14 @@ class JobUsersReposSshMetricsIT {
 
     @Test
     void anUnknownUserFailsTheJobWithAnExecutorError() {
-        RunnerClient.Pulled pulled = runAs(LocalImages.BASE, Map.of("username", "no-such-user"), "echo ran");
+        assertFailedBeforeTheJobRan(runAs(LocalImages.BASE, Map.of("username", "no-such-user"), "echo ran"),
+                "executor_error", "no-such-user");
+    }
+
+    private static void assertFailedBeforeTheJobRan(RunnerClient.Pulled pulled, String reason, String messagePart) {
         assertThat(state(pulled)).isEqualTo("failed");
-        assertThat(pulled.last().get("termination_reason").asText()).isEqualTo("executor_error");
-        assertThat(pulled.last().get("termination_message").asText()).contains("no-such-user");
+        assertThat(pulled.last().get("termination_reason").asText()).isEqualTo(reason);
+        assertThat(pulled.last().get("termination_message").asText()).contains(messagePart);
         assertThat(pulled.jobLogs()).doesNotContain("ran");
     }
 
@@ -155,11 +159,7 @@ class JobUsersReposSshMetricsIT {
         RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "remote", "repo_branch", "main"));
         body.put("repo_credentials", null);
         try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, ENV)) {
-            RunnerClient.Pulled pulled = runJob(c, body, new byte[0]);
-            assertThat(state(pulled)).isEqualTo("failed");
-            assertThat(pulled.last().get("termination_reason").asText()).isEqualTo("container_exited_with_error");
-            assertThat(pulled.last().get("termination_message").asText()).contains("repo_credentials");
-            assertThat(pulled.jobLogs()).doesNotContain("ran");
+            assertFailedBeforeTheJobRan(runJob(c, body, new byte[0]), "container_exited_with_error", "repo_credentials");
         }
     }
 
@@ -177,18 +177,13 @@ class JobUsersReposSshMetricsIT {
             api.submit(body);
             api.post("/api/run");
             api.awaitState("running");
-            List<String> ssh = List.of("ssh", "-i", key.toString(), "-p", String.valueOf(c.hostPort(SSH_PORT)),
-                    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-                    "-o", "LogLevel=ERROR", "root@127.0.0.1");
-            String[] loginShell = concat(ssh, "bash -lc 'echo \"greeting=$GREETING\"'");
+            String[] loginShell = ssh(c, key, "bash -lc 'echo \"greeting=$GREETING\"'");
             // sshd comes up next to the job; retry until it answers
             Awaitility.await().atMost(60, TimeUnit.SECONDS).pollInterval(500, TimeUnit.MILLISECONDS)
                     .ignoreExceptions().until(() -> Commands.run(loginShell).contains("greeting=hi"));
-            String[] wrongKey = concat(List.of("ssh", "-i", dir.resolve("missing").toString(), "-p",
-                    String.valueOf(c.hostPort(SSH_PORT)), "-o", "StrictHostKeyChecking=no", "-o",
-                    "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                    "-o", "IdentityAgent=none", "root@127.0.0.1"), "true");
-            assertThat(Commands.succeeds(wrongKey)).as("no key, no login").isFalse();
+            Path otherKey = dir.resolve("other");
+            Commands.run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "other", "-f", otherKey.toString());
+            assertThat(Commands.succeeds(ssh(c, otherKey, "true"))).as("a key not given: no login").isFalse();
             assertThat(api.post("/api/stop").status()).isEqualTo(200);
             assertThat(api.pullToEnd().last().get("state").asText()).isEqualTo("terminated");
         } finally {
@@ -196,10 +191,11 @@ class JobUsersReposSshMetricsIT {
         }
     }
 
-    private static String[] concat(List<String> head, String last) {
-        String[] all = head.toArray(new String[head.size() + 1]);
-        all[head.size()] = last;
-        return all;
+    /** The host's ssh client logging in as root with only {@code key}, running {@code command}. */
+    private static String[] ssh(RunnerContainer c, Path key, String command) {
+        return new String[] {"ssh", "-i", key.toString(), "-p", String.valueOf(c.hostPort(SSH_PORT)),
+            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+            "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none", "-o", "LogLevel=ERROR", "root@127.0.0.1", command};
     }
 
     @Test
