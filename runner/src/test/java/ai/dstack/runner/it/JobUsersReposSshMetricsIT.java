@@ -8,6 +8,7 @@ import ai.dstack.agent.testing.LocalImages;
 import ai.dstack.agent.testing.RunnerContainer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -59,7 +60,11 @@ class JobUsersReposSshMetricsIT {
 
     @AfterAll
     static void removeUsersImage() {
-        Docker.client().removeImageCmd(USERS_IMAGE).withForce(true).exec();
+        try {
+            Docker.client().removeImageCmd(USERS_IMAGE).withForce(true).exec();
+        } catch (NotFoundException e) {
+            // the image was never built: buildUsersImage failed and said why
+        }
     }
 
     private static RunnerClient.Pulled runJob(RunnerContainer c, Map<String, Object> body, byte[] code) {
