@@ -28,15 +28,16 @@ public final class RunnerContainer implements AutoCloseable {
     private final ShimProcess shim;
     private final String taskId;
     private final Path runnersDir;
-    private final int hostPort;
+    private final Map<Integer, Integer> hostPorts;
 
-    private RunnerContainer(String id, String name, ShimProcess shim, String taskId, Path runnersDir, int hostPort) {
+    private RunnerContainer(String id, String name, ShimProcess shim, String taskId, Path runnersDir,
+            Map<Integer, Integer> hostPorts) {
         this.id = id;
         this.name = name;
         this.shim = shim;
         this.taskId = taskId;
         this.runnersDir = runnersDir;
-        this.hostPort = hostPort;
+        this.hostPorts = Map.copyOf(hostPorts);
     }
 
     /** The runtime directory the build assembled ({@code runner/target/runtime}). */
@@ -55,6 +56,14 @@ public final class RunnerContainer implements AutoCloseable {
      * {@code env} reaches the runner through the shim's pass-env (e.g. runner settings).
      */
     public static RunnerContainer start(String image, Map<String, String> env) {
+        return start(image, env, Map.of());
+    }
+
+    /**
+     * As {@link #start(String, Map)}, with {@code taskFields} added to (or replacing fields of) the
+     * shim task body, e.g. {@code instance_mounts}, {@code container_ssh_keys}, {@code shm_size}.
+     */
+    public static RunnerContainer start(String image, Map<String, String> env, Map<String, Object> taskFields) {
         Path runtime = runtimeDir().toAbsolutePath();
         String name = "runner-it-" + UUID.randomUUID().toString().substring(0, 8);
         Path tempDir;
@@ -77,21 +86,20 @@ public final class RunnerContainer implements AutoCloseable {
             task.put("container_user", "root");
             task.put("network_mode", "bridge");
             task.put("gpu", -1);
+            task.putAll(taskFields);
             ApiClient api = shim.api();
             ApiClient.Reply submitted = api.post("/api/tasks", task);
             if (submitted.status() != 200) {
                 throw new IllegalStateException("task submit failed: " + submitted.status() + " " + submitted.body());
             }
             JsonNode running = awaitRunning(api, taskId);
-            int hostPort = -1;
+            Map<Integer, Integer> hostPorts = new LinkedHashMap<>();
             for (JsonNode port : running.path("ports")) {
-                if (port.path("container").asInt() == HTTP_PORT) {
-                    hostPort = port.path("host").asInt();
-                }
+                hostPorts.put(port.path("container").asInt(), port.path("host").asInt());
             }
             String containerId = Docker.client().listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of("ai.dstack.shim.task-id", taskId)).exec().getFirst().getId();
-            return new RunnerContainer(containerId, name, shim, taskId, shim.home().resolve("runners"), hostPort);
+            return new RunnerContainer(containerId, name, shim, taskId, shim.home().resolve("runners"), hostPorts);
         } catch (RuntimeException e) {
             shim.close();
             throw e;
@@ -129,7 +137,16 @@ public final class RunnerContainer implements AutoCloseable {
 
     /** {@code http://127.0.0.1:<published port>} */
     public String baseUrl() {
-        return "http://127.0.0.1:" + hostPort;
+        return "http://127.0.0.1:" + hostPort(HTTP_PORT);
+    }
+
+    /** The host port (on 127.0.0.1) the shim published for {@code containerPort}. */
+    public int hostPort(int containerPort) {
+        Integer port = hostPorts.get(containerPort);
+        if (port == null) {
+            throw new IllegalStateException("port " + containerPort + " is not published: " + hostPorts);
+        }
+        return port;
     }
 
     /** The shim's runners dir: the host side of {@code /tmp/runner} is a folder in it. */
