@@ -5,13 +5,18 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 
 /**
- * A real sshd started through {@link Sshd} on a free loopback port, with a fresh client key. Lives under
- * {@code target/} because sshd's StrictModes refuses key files below world-writable dirs such as {@code /tmp}.
+ * A real sshd started through {@link Sshd} on a free loopback port, with a fresh client key. sshd's
+ * StrictModes refuses key files below group- or world-writable dirs such as {@code /tmp}, so it lives
+ * under {@code target/} when no parent of that is writable by others (a checkout under {@code /tmp}
+ * is not), else under {@code /var/lib/dstack-agent-tests}.
  */
 public final class SshFixture implements AutoCloseable {
     public final Path base;
@@ -28,7 +33,7 @@ public final class SshFixture implements AutoCloseable {
 
     /** Starts sshd authorising the fixture's client key behind {@code keyOptions} (may be empty). */
     public static SshFixture start(String keyOptions) throws Exception {
-        Path base = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "sshd-");
+        Path base = Files.createTempDirectory(safeParent(), "sshd-");
         // the host's sshd is compiled with /run/sshd as privilege-separation dir
         Files.createDirectories(Path.of("/run/sshd"));
         Path clientKey = newKey(base, "client");
@@ -38,6 +43,27 @@ public final class SshFixture implements AutoCloseable {
                 port, "DEBUG", List.of((keyOptions.isEmpty() ? "" : keyOptions + " ") + pub)));
         sshd.awaitListening(Duration.ofSeconds(20));
         return new SshFixture(base, clientKey, port, sshd);
+    }
+
+    /** A directory whose whole chain of parents passes sshd's StrictModes checks. */
+    static Path safeParent() throws IOException {
+        Path target = Files.createDirectories(Path.of("target").toAbsolutePath());
+        if (noParentWritableByOthers(target)) {
+            return target;
+        }
+        Path dir = Files.createDirectories(Path.of("/var/lib/dstack-agent-tests"));
+        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return dir;
+    }
+
+    private static boolean noParentWritableByOthers(Path dir) throws IOException {
+        for (Path p = dir.toRealPath(); p != null; p = p.getParent()) {
+            Set<PosixFilePermission> perms = Files.getPosixFilePermissions(p);
+            if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A new ed25519 key pair {@code dir/name} and {@code dir/name.pub}. */
