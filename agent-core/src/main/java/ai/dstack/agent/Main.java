@@ -90,6 +90,12 @@ public final class Main {
 
     /** Operator subcommands: clients of the running agent (or, for {@code host}, of this host). */
     private static int subcommand(String name, List<String> args, Map<String, String> env) {
+        // Operator output only: library chatter (PF4J's plugin loading, …) below warnings stays out of it.
+        Logger root = Logger.getLogger("");
+        root.setLevel(java.util.logging.Level.WARNING);
+        for (var handler : root.getHandlers()) {
+            handler.setLevel(java.util.logging.Level.WARNING);
+        }
         return switch (name) {
             case "run" -> RunCommand.run(args, env, System.out, System.err);
             case "tasks" -> TasksCommand.run(args, env, System.out, System.err);

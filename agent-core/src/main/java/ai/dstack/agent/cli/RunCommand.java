@@ -176,10 +176,11 @@ public final class RunCommand {
             return 0;
         }
         String reason = state.path("termination_reason").asText();
-        if (!reason.isEmpty()) {
-            err.println("job " + s + ": " + reason + " " + state.path("termination_message").asText());
-        }
         JsonNode status = state.path("exit_status");
+        if (!reason.isEmpty()) {
+            err.println(("job " + s + ": " + reason + " " + state.path("termination_message").asText()).strip()
+                    + (status.isInt() ? " (exit status " + status.asInt() + ")" : ""));
+        }
         if (status.isInt() && status.asInt() > 0 && status.asInt() < 256) {
             return status.asInt();
         }
