@@ -1,11 +1,11 @@
 package ai.dstack.agent.docker;
 
+import ai.dstack.agent.files.Trees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -98,10 +98,8 @@ public final class SingleFileRunner {
             return;
         }
         for (Path p : old) {
-            try (Stream<Path> tree = Files.walk(p)) {
-                for (Path q : tree.sorted(Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(q);
-                }
+            try {
+                Trees.delete(p);
                 LOG.info("deleted the unused runner runtime " + p);
             } catch (IOException e) {
                 LOG.warning("cannot delete the unused runner runtime " + p + ": " + e.getMessage());

@@ -1,15 +1,12 @@
 package ai.dstack.agent.task;
 
 import ai.dstack.agent.docker.ContainerPlanner;
+import ai.dstack.agent.files.Trees;
 import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.docker.PullHandle;
 import ai.dstack.agent.task.TaskException.Kind;
 import java.io.IOException;
-import java.nio.file.FileVisitResult;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -205,23 +202,8 @@ public final class TaskService {
     }
 
     private static void deleteRecursively(Path dir) {
-        if (!Files.exists(dir)) {
-            return;
-        }
         try {
-            Files.walkFileTree(dir, new SimpleFileVisitor<>() {
-                @Override
-                public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
-                    Files.delete(file);
-                    return FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-                    Files.delete(d);
-                    return FileVisitResult.CONTINUE;
-                }
-            });
+            Trees.delete(dir);
         } catch (IOException e) {
             LOG.warning("cannot delete runner dir " + dir + ": " + e.getMessage());
         }

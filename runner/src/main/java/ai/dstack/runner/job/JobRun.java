@@ -1,5 +1,6 @@
 package ai.dstack.runner.job;
 
+import ai.dstack.runner.files.Trees;
 import ai.dstack.runner.archive.TarExtractor;
 import ai.dstack.runner.logs.JobOutput;
 import ai.dstack.runner.logs.LogQuota;
@@ -169,7 +170,7 @@ final class JobRun implements Runnable {
             }
             JobPaths.makeDirs(repoDir, user);
             JobPaths.chownTree(repoDir, user, jobLog::warn);
-            JobPaths.deleteTree(ctx.tempDir().resolve("repo_blobs"));
+            Trees.delete(ctx.tempDir().resolve("repo_blobs"));
             return repoDir;
         } catch (SetupException | IOException | RuntimeException e) {
             throw new Failure("container_exited_with_error", "Failed to set up the repo (" + e.getMessage() + ")");
@@ -217,7 +218,7 @@ final class JobRun implements Runnable {
                     throw new SetupException("archive " + archive.id() + " was not uploaded");
                 }
                 JobPaths.makeDirs(parent, user);
-                JobPaths.deleteTree(dest);
+                Trees.delete(dest);
                 List<Path> written;
                 try (InputStream in = Files.newInputStream(blob)) {
                     written = TarExtractor.extract(in, parent, dest.getFileName().toString(), jobLog::warn);
@@ -231,7 +232,7 @@ final class JobRun implements Runnable {
                 }
                 jobLog.info("extracted archive " + archive.id() + " to " + dest);
             }
-            JobPaths.deleteTree(stored);
+            Trees.delete(stored);
         } catch (SetupException | IOException | RuntimeException e) {
             throw new Failure("executor_error", "Failed to set up files (" + e.getMessage() + ")");
         }

@@ -1,5 +1,6 @@
 package ai.dstack.runner.repo;
 
+import ai.dstack.runner.files.Trees;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -200,13 +201,8 @@ public final class RemoteRepo {
     }
 
     private static void deleteTree(Path top) {
-        if (!Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(top)) {
-            for (Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+        try {
+            Trees.delete(top);
         } catch (IOException e) {
             LOG.log(System.Logger.Level.WARNING, "cannot remove {0}: {1}", top, e.toString());
         }

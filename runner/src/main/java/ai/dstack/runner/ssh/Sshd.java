@@ -1,5 +1,6 @@
 package ai.dstack.runner.ssh;
 
+import ai.dstack.runner.files.Trees;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
@@ -12,10 +13,8 @@ import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 
 /**
  * The runner's sshd (spec §8): lays out {@code <dstack>/ssh} with fresh host keys, the authorized keys and the
@@ -50,7 +49,7 @@ public final class Sshd implements AutoCloseable {
         Files.setAttribute(dstack, "unix:gid", 0, LinkOption.NOFOLLOW_LINKS);
         Files.setPosixFilePermissions(dstack, PosixFilePermissions.fromString("rwxr-xr-x"));
         Path ssh = dstack.resolve("ssh");
-        deleteTree(ssh);
+        Trees.delete(ssh);
         Path conf = PrivateFiles.directory(ssh.resolve("conf"), "rwxr-xr-x");
         PrivateFiles.directory(ssh, "rwxr-xr-x");
         Path log = PrivateFiles.directory(ssh.resolve("log"), "rwxr-xr-x").resolve("sshd.log");
@@ -63,7 +62,7 @@ public final class Sshd implements AutoCloseable {
         }
         for (String dir : List.of("var/empty", "run/sshd")) {
             Path d = settings.systemRoot().resolve(dir);
-            deleteTree(d);
+            Trees.delete(d);
             PrivateFiles.directory(d, "rwxr-xr-x");
         }
         if (!Files.isExecutable(settings.sshdBinary())) {
@@ -119,7 +118,7 @@ public final class Sshd implements AutoCloseable {
             }
             return keys;
         } finally {
-            deleteTree(tmp);
+            Trees.delete(tmp);
         }
     }
 
@@ -227,16 +226,5 @@ public final class Sshd implements AutoCloseable {
     @Override
     public void close() {
         stop(Duration.ofSeconds(10));
-    }
-
-    static void deleteTree(Path top) throws IOException {
-        if (!Files.exists(top, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(top)) {
-            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }

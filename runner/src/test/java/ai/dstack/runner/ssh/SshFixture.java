@@ -1,6 +1,7 @@
 package ai.dstack.runner.ssh;
 
 import ai.dstack.agent.testing.FreePorts;
+import ai.dstack.runner.files.Trees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,6 +95,6 @@ public final class SshFixture implements AutoCloseable {
     @Override
     public void close() throws IOException {
         sshd.stop(Duration.ofSeconds(10));
-        Sshd.deleteTree(base);
+        Trees.delete(base);
     }
 }
