@@ -128,7 +128,7 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Pulls {@code ref}, writing the raw stream to {@code log} and reporting progress; fails with the
-     * spec's messages (§4.1). {@code handle} lets terminate or the deadline interrupt it.
+     * messages of docs/shim.md §4.1. {@code handle} lets terminate or the deadline interrupt it.
      */
     public void pull(ImageRef ref, String username, String password, Path log, Consumer<PullProgress> onProgress,
                      PullHandle handle) throws EngineException {
@@ -227,7 +227,7 @@ public final class Engine implements AutoCloseable {
         return String.format(java.util.Locale.ROOT, "%.4g%s", bytes, units[i]).replaceAll("\\.?0+(?=[a-zA-Z])", "");
     }
 
-    /** URL-safe base64 (with padding) of {"username","password"}, empty members omitted (spec shim §4.1). */
+    /** URL-safe base64 (with padding) of {"username","password"}, empty members omitted (docs/shim.md §4.1). */
     static String registryAuth(String username, String password) {
         Map<String, String> auth = new LinkedHashMap<>();
         if (!username.isEmpty()) {

@@ -8,7 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Folds the engine's pull stream (JSON lines) into per-layer progress, errors and the success verdict (spec shim §4.1). */
+/** Folds the engine's pull stream (JSON lines) into per-layer progress, errors and the success verdict (docs/shim.md §4.1). */
 public final class PullTracker {
     private static final Set<String> SIZE_KNOWN = Set.of("Already exists", "Pull complete");
     private static final Set<String> TRACKED = Set.of("Pulling fs layer", "Waiting", "Verifying Checksum",

@@ -21,7 +21,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The run pipeline of one task (spec shim §3.2): preparing → pulling → creating → running →
+ * The run pipeline of one task (docs/shim.md §3.2): preparing → pulling → creating → running →
  * terminated. Each step commits its status; a terminate seen at any step boundary ends the
  * pipeline there, and the container is started only under the task lock after checking for it,
  * so a terminated task never starts a container. Whatever the outcome, the task's host resources
