@@ -157,14 +157,17 @@ final class Pipeline implements Runnable {
             if (ended()) {
                 return false;
             }
-            ScheduledFuture<?> deadline = host.timer().schedule(() -> handle.cancel("context deadline exceeded"),
-                    host.waits().pullDeadline().toMillis(), TimeUnit.MILLISECONDS);
+            long limit = host.waits().pullDeadline().toMillis();
+            ScheduledFuture<?> deadline = limit <= 0 ? null
+                    : host.timer().schedule(() -> handle.cancel("context deadline exceeded"), limit, TimeUnit.MILLISECONDS);
             try {
                 host.engine().pull(ref, spec.registryUsername(), spec.registryPassword(),
                         Path.of(task.state().runnerDir(), "pull.log"),
-                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle);
+                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle, host.waits().pullStall());
             } finally {
-                deadline.cancel(false);
+                if (deadline != null) {
+                    deadline.cancel(false);
+                }
             }
         } catch (EngineException e) {
             return fail("creating_container_error", "pullImage error: " + e.getMessage());
