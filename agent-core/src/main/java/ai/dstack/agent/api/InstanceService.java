@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Instance health, GPU facts and per-task metrics (spec shim §2.5, §2.6, §2.14). Without
+ * Instance health, GPU facts and per-task metrics (docs/shim.md §2.5, §2.6, §2.14). Without
  * accelerators health is {@code {"dcgm":null}}; without a metrics source from the primary vendor's
  * plugin metrics are 404 with the Go shim's message.
  * <pre>

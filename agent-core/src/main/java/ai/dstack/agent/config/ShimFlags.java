@@ -48,7 +48,8 @@ public final class ShimFlags {
                     .formerly("DSTACK_SHIM_TOOL_TIMEOUT"),
             new FlagSpec("fingerprint-interval-ms", "DSTACK_SHIM_FINGERPRINT_INTERVAL_MS", Kind.MILLIS, "60000", "How often devices are looked for again; 0: only at start (formerly DSTACK_SHIM_FINGERPRINT_INTERVAL)")
                     .formerly("DSTACK_SHIM_FINGERPRINT_INTERVAL"),
-            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "1200000", "Longest an image pull may take"),
+            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "0", "Longest an image pull may take in all (0: no limit; pulls fail on a stall instead)"),
+            new FlagSpec("pull-stall-ms", "DSTACK_SHIM_PULL_STALL_MS", Kind.MILLIS, "300000", "A pull fails when no layer has made progress for this long"),
             new FlagSpec("sync-stop-limit-ms", "DSTACK_SHIM_SYNC_STOP_LIMIT_MS", Kind.MILLIS, "5000", "A terminate whose grace is at most this stops the container inside the request; longer ones reply at once"),
             new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
             new FlagSpec("component-install-timeout-ms", "DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", Kind.MILLIS, "600000", "Longest a component download may take"),
@@ -184,7 +185,7 @@ public final class ShimFlags {
                 ? Path.of(v.env.getOrDefault("HOME", System.getProperty("user.home")), ".dstack")
                 : Path.of(home);
         String runtime = v.string("runner-runtime-dir");
-        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("sync-stop-limit-ms"),
+        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("pull-stall-ms"), v.millis("sync-stop-limit-ms"),
                 v.millis("remove-wait-ms"), v.millis("component-install-timeout-ms"), v.millis("shutdown-grace-ms"),
                 v.millis("docker-call-timeout-ms"), v.millis("tool-timeout-ms"), v.millis("fingerprint-interval-ms"));
         List<String> passEnv = Arrays.stream(v.string("pass-env").split(","))

@@ -12,7 +12,7 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * The body of {@code GET /api/instance/health} (spec §2.5) in the shape the dstack server reads (DCGM's
+ * The body of {@code GET /api/instance/health} (docs/shim.md §2.5) in the shape the dstack server reads (DCGM's
  * health response), from the primary vendor's health report ({@code AcceleratorPlugin.health}): one
  * incident per unhealthy device, overall 20 if any device fails, 10 if any warns, else 0.
  */

@@ -20,8 +20,8 @@ import java.util.logging.Logger;
 
 /**
  * NVIDIA's {@code dcgm-exporter}, started by the plugin on a host whose primary vendor is NVIDIA
- * (spec §5.7), and the per-task view of its scrape that the agent serves on
- * {@code GET /metrics/tasks/{id}} (spec §2.14). Port and collect interval are the agent's Go-compatible
+ * (docs/shim.md §5.7), and the per-task view of its scrape that the agent serves on
+ * {@code GET /metrics/tasks/{id}} (docs/shim.md §2.14). Port and collect interval are the agent's Go-compatible
  * {@code --dcgm-exporter-http-port} and {@code --dcgm-exporter-interval} settings (the latter read
  * as {@code dcgm-exporter-interval-ms}); the scrape is cached
  * for one interval. Stopped with SIGTERM on {@link #close()}.
