@@ -37,6 +37,7 @@ public final class ShimFlags {
             new FlagSpec("privileged", "DSTACK_DOCKER_PRIVILEGED", Kind.BOOL, "false", "Run every container privileged"),
             new FlagSpec("pjrt-device", "PJRT_DEVICE", Kind.STRING, "", "Set PJRT_DEVICE=<value> in containers (GCP TPU: TPU)"),
             new FlagSpec("service", "DSTACK_SERVICE_MODE", Kind.BOOL, "false", "Write host_info.json at startup"),
+            new FlagSpec("api-peer-check", "DSTACK_SHIM_API_PEER_CHECK", Kind.BOOL, "true", "Refuse the API (403) to processes of task containers (host-network jobs share the host's loopback)"),
             new FlagSpec("plugins-dir", "DSTACK_SHIM_PLUGINS_DIR", Kind.STRING, "", "Folder of plugin zips (default: the install's plugins/, in the source tree plugins/target/plugins)"),
             new FlagSpec("plugins", "DSTACK_SHIM_PLUGINS", Kind.STRING, "", "Comma-separated plugin ids to load (default: all in the plugins folder)"),
             new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "0", "Longest an image pull may take in all (0: no limit; pulls fail on a stall instead)"),
@@ -112,7 +113,7 @@ public final class ShimFlags {
                 v.string("runner-log-level"), v.integer("dcgm-exporter-http-port"), v.integer("dcgm-exporter-interval"),
                 v.string("dcgm-address"), passEnv, v.bool("privileged"), v.string("pjrt-device"), v.bool("service"),
                 runtime.isEmpty() ? Optional.empty() : Optional.of(Path.of(runtime).toAbsolutePath().normalize()),
-                v.string("plugins-dir"), v.string("plugins"), waits);
+                v.string("plugins-dir"), v.string("plugins"), waits, v.bool("api-peer-check"));
     }
 
     /** Parses Go's boolean spellings; empty is false. */
