@@ -5,11 +5,11 @@ import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.TaskPeers;
 import ai.dstack.agent.task.TaskService;
-import java.util.Optional;
 import io.helidon.webserver.WebServer;
 import io.helidon.webserver.http.HttpRouting;
 import java.net.InetAddress;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** The shim's HTTP API on loopback: every service, then {@code 404 page not found} for the rest. */
