@@ -17,11 +17,13 @@ import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
+import ai.dstack.agent.host.LoopbackSockets;
 import ai.dstack.agent.plugin.PluginRuntime;
 import ai.dstack.agent.plugin.PluginSettings;
 import ai.dstack.agent.task.Host;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
+import ai.dstack.agent.task.TaskPeers;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
 import ai.dstack.agent.volume.VolumeManager;
@@ -45,7 +47,7 @@ import sun.misc.Signal;
 
 /**
  * Entry point of {@code dstack-shim}: configuration → engine → host resources → tasks (restored
- * and reconciled) → HTTP API. Startup order as the Go shim (spec shim §1.3).
+ * and reconciled) → HTTP API. Startup order as the Go shim (docs/shim.md §1.3).
  */
 public final class Main {
     private static final Logger LOG = Logger.getLogger(Main.class.getName());
@@ -160,7 +162,8 @@ public final class Main {
 
         Stopper stopper = new Stopper(components, plugins, config);
         WebServer server = ApiServer.create(config.httpPort(), config.waits().shutdownGrace(), version, tasks, components,
-                plugins, stats, stopper::request);
+                plugins, stats, stopper::request, config.apiPeerCheck()
+                        ? Optional.of(new TaskPeers(tasks, engine, new LoopbackSockets(Path.of("/proc")))) : Optional.empty());
         stopper.server = server;
         Signal.handle(new Signal("TERM"), s -> stopper.request(false));
         Signal.handle(new Signal("INT"), s -> stopper.request(false));

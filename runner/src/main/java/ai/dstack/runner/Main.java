@@ -21,8 +21,8 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * {@code dstack-runner}: parses the command line (spec runner §1.1), runs the startup sequence
- * (§1.4) and the lifecycle (§3.2) — start deadline, job, log barriers — then exits.
+ * {@code dstack-runner}: parses the command line (docs/runner.md §1.1), runs the startup sequence
+ * (docs/runner.md §1.4) and the lifecycle (docs/runner.md §3.2) — start deadline, job, log barriers — then exits.
  */
 public final class Main {
     private final RunnerOptions options;
@@ -171,7 +171,7 @@ public final class Main {
     }
 
     /**
-     * §3.2 step 3–4 with one shared budget ({@code DSTACK_RUNNER_LOGS_TIMEOUT_MS}): websocket streams
+     * docs/runner.md §3.2 step 3–4 with one shared budget ({@code DSTACK_RUNNER_LOGS_TIMEOUT_MS}): websocket streams
      * drain, and the runner lingers, still answering {@code /api/pull} (idempotently) and
      * {@code /api/healthcheck}, until {@code /api/stop} or the budget's end, so that a lost final
      * response can be pulled again (docs/runner-behaviour.md). After a signal the wait ends with the

@@ -9,9 +9,9 @@ import java.util.Map;
  * of a setting is still accepted when the new one is unset. The job's own environment (the
  * container's, passed on to the job) is not a setting.
  *
- * @param startTimeoutMs    from API start until {@code /api/run} must have been accepted (§3.2)
- * @param logsTimeoutMs     after the job: the linger and websocket drains (§3.2, docs/runner-behaviour.md)
- * @param stopGraceMs       from the interrupt until the job's session is killed (§5.10)
+ * @param startTimeoutMs    from API start until {@code /api/run} must have been accepted (docs/runner.md §3.2)
+ * @param logsTimeoutMs     after the job: the linger and websocket drains (docs/runner.md §3.2, docs/runner-behaviour.md)
+ * @param stopGraceMs       from the interrupt until the job's session is killed (docs/runner.md §5.10)
  * @param pullMaxBytes      rough cap on the encoded size of one {@code /api/pull} answer
  * @param submitMaxBytes    largest accepted {@code /api/submit} body
  * @param gpuToolTimeoutMs  longest wait for one run of the GPU tool behind {@code /api/metrics}

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The shim's configuration, from flags and environment variables (spec shim §1.1).
+ * The shim's configuration, from flags and environment variables (docs/shim.md §1.1).
  *
  * @param home                 home directory: logs, task files, runner dirs, host_info.json
  * @param shimBinaryPath       where the dstack-shim component lives (the launcher, never the JVM)
@@ -28,13 +28,14 @@ import java.util.Optional;
  * @param pluginsDir           plugins folder, "" for the default
  * @param plugins              comma-separated plugin ids to load, "" for all
  * @param waits                every long wait
+ * @param apiPeerCheck         refuse the API to processes of task containers
  */
 public record ShimConfig(Path home, Path shimBinaryPath, int httpPort, LogLevel logLevel, String runnerDownloadUrl,
                          Path runnerBinaryPath, int runnerHttpPort, int runnerSshPort, String runnerSshLogLevel,
                          String runnerLogLevel, int dcgmExporterHttpPort, long dcgmExporterIntervalMs,
                          String dcgmAddress, List<String> passEnv, boolean privileged, String pjrtDevice,
                          boolean serviceMode, Optional<Path> runnerRuntimeDir, String pluginsDir, String plugins,
-                         Waits waits) {
+                         Waits waits, boolean apiPeerCheck) {
     public ShimConfig {
         passEnv = List.copyOf(passEnv);
     }

@@ -37,9 +37,11 @@ public final class ShimFlags {
             new FlagSpec("privileged", "DSTACK_DOCKER_PRIVILEGED", Kind.BOOL, "false", "Run every container privileged"),
             new FlagSpec("pjrt-device", "PJRT_DEVICE", Kind.STRING, "", "Set PJRT_DEVICE=<value> in containers (GCP TPU: TPU)"),
             new FlagSpec("service", "DSTACK_SERVICE_MODE", Kind.BOOL, "false", "Write host_info.json at startup"),
+            new FlagSpec("api-peer-check", "DSTACK_SHIM_API_PEER_CHECK", Kind.BOOL, "true", "Refuse the API (403) to processes of task containers (host-network jobs share the host's loopback)"),
             new FlagSpec("plugins-dir", "DSTACK_SHIM_PLUGINS_DIR", Kind.STRING, "", "Folder of plugin zips (default: the install's plugins/, in the source tree plugins/target/plugins)"),
             new FlagSpec("plugins", "DSTACK_SHIM_PLUGINS", Kind.STRING, "", "Comma-separated plugin ids to load (default: all in the plugins folder)"),
-            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "1200000", "Longest an image pull may take"),
+            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "0", "Longest an image pull may take in all (0: no limit; pulls fail on a stall instead)"),
+            new FlagSpec("pull-stall-ms", "DSTACK_SHIM_PULL_STALL_MS", Kind.MILLIS, "300000", "A pull fails when no layer has made progress for this long"),
             new FlagSpec("sync-stop-limit-ms", "DSTACK_SHIM_SYNC_STOP_LIMIT_MS", Kind.MILLIS, "5000", "A terminate whose grace is at most this stops the container inside the request; longer ones reply at once"),
             new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
             new FlagSpec("component-install-timeout-ms", "DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", Kind.MILLIS, "600000", "Longest a component download may take"),
@@ -99,7 +101,7 @@ public final class ShimFlags {
                 ? Path.of(v.env.getOrDefault("HOME", System.getProperty("user.home")), ".dstack")
                 : Path.of(home);
         String runtime = v.string("runner-runtime-dir");
-        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("sync-stop-limit-ms"),
+        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("pull-stall-ms"), v.millis("sync-stop-limit-ms"),
                 v.millis("remove-wait-ms"), v.millis("component-install-timeout-ms"), v.millis("shutdown-grace-ms"),
                 v.millis("docker-call-timeout-ms"));
         List<String> passEnv = Arrays.stream(v.string("pass-env").split(","))
@@ -111,7 +113,7 @@ public final class ShimFlags {
                 v.string("runner-log-level"), v.integer("dcgm-exporter-http-port"), v.integer("dcgm-exporter-interval"),
                 v.string("dcgm-address"), passEnv, v.bool("privileged"), v.string("pjrt-device"), v.bool("service"),
                 runtime.isEmpty() ? Optional.empty() : Optional.of(Path.of(runtime).toAbsolutePath().normalize()),
-                v.string("plugins-dir"), v.string("plugins"), waits);
+                v.string("plugins-dir"), v.string("plugins"), waits, v.bool("api-peer-check"));
     }
 
     /** Parses Go's boolean spellings; empty is false. */
