@@ -1,0 +1,130 @@
+package ai.dstack.runner.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.dstack.agent.testing.Docker;
+import ai.dstack.agent.testing.LocalImages;
+import ai.dstack.agent.testing.RunnerContainer;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.github.dockerjava.api.DockerClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 14: the runner with the images, repositories and limits users really have, each job
+ * started through our shim in a real container and driven in the server's order.
+ */
+class RunnerFieldIT {
+    private static final Map<String, String> ENV = Map.of(
+            "DSTACK_RUNNER_LOGS_TIMEOUT_MS", "20000",
+            "DSTACK_RUNNER_START_TIMEOUT_MS", "120000");
+
+    private static RunnerClient.Pulled runJob(RunnerContainer c, Map<String, Object> body, byte[] code) {
+        RunnerClient api = new RunnerClient(c.baseUrl());
+        api.awaitHealthy();
+        assertThat(api.submit(body).status()).isEqualTo(200);
+        if (code != null) {
+            assertThat(api.uploadCode(code).status()).isEqualTo(200);
+        }
+        assertThat(api.post("/api/run").status()).isEqualTo(200);
+        return api.pullToEnd();
+    }
+
+    /** An image without LANG (like most CUDA and Ubuntu images) whose config sets a non-ASCII value. */
+    private static String imageWithNonAsciiEnv(String base) {
+        DockerClient docker = Docker.client();
+        String tag = UUID.randomUUID().toString().substring(0, 8);
+        String id = docker.createContainerCmd(base).withName("it-field-" + tag)
+                .withLabels(Map.of("ai.dstack.agent.test", "true")).withCmd("/bin/true").exec().getId();
+        try {
+            docker.commitCmd(id).withRepository("dstack-local/it-field").withTag(tag)
+                    .withEnv("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "GREET=héllo")
+                    .exec();
+        } finally {
+            docker.removeContainerCmd(id).withForce(true).exec();
+        }
+        return "dstack-local/it-field:" + tag;
+    }
+
+    private static String hex(String s) {
+        StringBuilder out = new StringBuilder();
+        for (byte b : s.getBytes(StandardCharsets.UTF_8)) {
+            out.append(' ').append(String.format("%02x", b & 0xff));
+        }
+        return out.toString();
+    }
+
+    @Test
+    void fileNamesEnvironmentWorkingDirAndArgumentsGoThroughByteExactInAnImageWithoutALocale() {
+        String image = imageWithNonAsciiEnv(LocalImages.BUSYBOX);
+        try (RunnerContainer c = RunnerContainer.start(image, ENV)) {
+            assertThat(c.exec("echo \"lang=${LANG:-none} lc_all=${LC_ALL:-none}\"")).contains("lang=none lc_all=none");
+            // od prints bytes, so the job's own output encoding plays no part
+            Map<String, Object> body = RunnerClient.job(List.of("/bin/sh", "-c",
+                    "echo \"name:$(for f in *; do printf '%s\\n' \"$f\"; done | od -An -tx1)\"; echo \"greet:$(printf %s \"$GREET\" | od -An -tx1)\"; "
+                            + "echo \"spec:$(printf %s \"$ZOE\" | od -An -tx1)\"; echo \"wd:$(pwd | od -An -tx1)\"; "
+                            + "echo \"arg:$(printf %s \"$1\" | od -An -tx1)\"; echo \"lc_all=${LC_ALL:-none}\"",
+                    "sh", "ärg"));
+            RunnerClient.spec(body).put("working_dir", "/wörk");
+            RunnerClient.spec(body).put("repo_dir", "/wörk");
+            RunnerClient.spec(body).put("env", Map.of("ZOE", "zoë"));
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "local", "repo_dir", "/client/x"));
+            byte[] code = tar(Map.of("café.py", "print('hi')\n"));
+            RunnerClient.Pulled pulled = runJob(c, body, code);
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+            String out = pulled.jobLogs().replaceAll("\\s+\\n", "\n").replaceAll(" +", " ");
+            assertThat(out).contains("name:" + hex("café.py\n"), "greet:" + hex("héllo"), "spec:" + hex("zoë"),
+                    "wd:" + hex("/wörk\n"), "arg:" + hex("ärg"), "lc_all=none");
+        } finally {
+            Docker.client().removeImageCmd(image).withForce(true).exec();
+        }
+    }
+
+    @Test
+    void aWorkingDirThatCannotBeAPathFailsTheJobWithAReasonAndTheRunnerFinishes() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BUSYBOX, ENV)) {
+            RunnerClient api = new RunnerClient(c.baseUrl());
+            api.awaitHealthy();
+            Map<String, Object> body = RunnerClient.shellJob("echo never");
+            RunnerClient.spec(body).put("working_dir", "/a\u0000b");
+            assertThat(api.submit(body).status()).isEqualTo(200);
+            assertThat(api.post("/api/run").status()).isEqualTo(200);
+            RunnerClient.Pulled pulled = api.pullToEnd();
+            JsonNode last = pulled.last();
+            assertThat(last.get("state").asText()).isEqualTo("failed");
+            assertThat(last.get("termination_reason").asText()).isEqualTo("executor_error");
+            assertThat(last.get("termination_message").asText()).startsWith("Failed to set job working dir (");
+            Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> !c.running());
+            assertThat(c.exitCode()).isZero();
+        }
+    }
+
+    static byte[] tar(Map<String, String> files) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (TarArchiveOutputStream t = new TarArchiveOutputStream(bytes, "UTF-8")) {
+            t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+            for (var f : files.entrySet()) {
+                byte[] data = f.getValue().getBytes(StandardCharsets.UTF_8);
+                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
+                e.setSize(data.length);
+                e.setMode(0644);
+                t.putArchiveEntry(e);
+                t.write(data);
+                t.closeArchiveEntry();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return bytes.toByteArray();
+    }
+}
