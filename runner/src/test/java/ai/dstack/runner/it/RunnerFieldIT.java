@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.dstack.agent.testing.Docker;
 import ai.dstack.agent.testing.LocalImages;
 import ai.dstack.agent.testing.RunnerContainer;
+import ai.dstack.agent.testing.TestDockerd;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.github.dockerjava.api.DockerClient;
 import java.io.ByteArrayOutputStream;
@@ -18,6 +19,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -106,6 +108,45 @@ class RunnerFieldIT {
             assertThat(last.get("termination_message").asText()).startsWith("Failed to set job working dir (");
             Awaitility.await().atMost(60, TimeUnit.SECONDS).until(() -> !c.running());
             assertThat(c.exitCode()).isZero();
+        }
+    }
+
+    @Test
+    void theJobAndSshdGetTheContainersOpenFilesLimit() {
+        String why = TestDockerd.unavailableBecause();
+        Assumptions.assumeTrue(why == null, why);
+        try (TestDockerd engine = TestDockerd.start(List.of(), Map.of(),
+                "{\"default-ulimits\": {\"nofile\": {\"Name\": \"nofile\", \"Soft\": 1024, \"Hard\": 20000}}}")) {
+            engine.loadImage(LocalImages.BASE);
+            try (RunnerContainer c = RunnerContainer.start(engine.host(), LocalImages.BASE, ENV, Map.of())) {
+                Map<String, Object> body = RunnerClient.shellJob("echo \"nofile=$(ulimit -Sn):$(ulimit -Hn)\"; "
+                        + "for p in /proc/[0-9]*; do if [ \"$(cat $p/comm 2>/dev/null)\" = sshd ]; then "
+                        + "echo \"sshd $(grep 'Max open files' $p/limits | tr -s ' ')\"; fi; done");
+                RunnerClient.Pulled pulled = runJob(c, body, null);
+                assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+                assertThat(pulled.jobLogs()).contains("nofile=1024:20000").contains("sshd Max open files 1024 20000 files");
+            }
+        }
+    }
+
+    /**
+     * With {@code CAP_SYS_RESOURCE} the job gets unlimited locked memory; without it the launcher
+     * leaves the container's limit and the runner starts all the same. (This machine's own
+     * bounding set lacks {@code CAP_SYS_RESOURCE}, so only the second branch runs here.)
+     */
+    @Test
+    void lockedMemoryIsUnlimitedWhereTheContainerMayRaiseItAndUntouchedElsewhere() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BUSYBOX, ENV)) {
+            String containerDefault = c.exec("ulimit -l").trim();
+            RunnerClient.Pulled pulled = runJob(c, RunnerClient.shellJob(
+                    "echo \"memlock=$(ulimit -l) capeff=$(grep CapEff /proc/self/status | cut -f2)\""), null);
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+            var m = java.util.regex.Pattern.compile("memlock=(\\S+) capeff=([0-9a-f]+)").matcher(pulled.jobLogs());
+            assertThat(m.find()).as(pulled.jobLogs()).isTrue();
+            boolean sysResource = (Long.parseUnsignedLong(m.group(2), 16) & (1L << 24)) != 0;
+            System.out.println("[memlock] container default " + containerDefault + ", job " + m.group(1)
+                    + ", CAP_SYS_RESOURCE " + sysResource);
+            assertThat(m.group(1)).isEqualTo(sysResource ? "unlimited" : containerDefault);
         }
     }
 
