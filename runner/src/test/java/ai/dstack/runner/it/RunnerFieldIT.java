@@ -150,6 +150,59 @@ class RunnerFieldIT {
         }
     }
 
+    /** Generates a bare repo of about 500k objects with git fast-import and serves it with git daemon on loopback. */
+    private static final String BIG_REPO = """
+            set -e
+            git init -q --bare -b main /srv/big.git
+            cd /srv/big.git
+            awk -v C=980 -v F=500 'BEGIN { for (c = 1; c <= C; c++) {
+                printf "commit refs/heads/main\\ncommitter T <t@t> %d +0000\\ndata 1\\nc\\n", 1700000000 + c;
+                for (f = 0; f < F; f++) { s = sprintf("commit %d file %d\\n", c, f);
+                    printf "M 100644 inline d%d/f%d\\ndata %d\\n%s\\n", f % 10, f, length(s), s } } }' \
+              | git fast-import --quiet
+            git config pack.window 0
+            git count-objects -v | grep in-pack > /srv/objects
+            git daemon --reuseaddr --listen=127.0.0.1 --port=9418 --base-path=/srv --export-all --detach /srv
+            touch /srv/ready
+            """;
+
+    @Test
+    void aRepositoryOfHalfAMillionObjectsClonesInAChildJvmAndTheRunnerStaysSmall() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, ENV)) {
+            RunnerClient api = new RunnerClient(c.baseUrl());
+            api.awaitHealthy();
+            c.exec("(sh -c '" + BIG_REPO.replace("'", "'\\''") + "' > /srv-gen.log 2>&1 &)");
+            Awaitility.await().atMost(4, TimeUnit.MINUTES).pollInterval(1, TimeUnit.SECONDS)
+                    .until(() -> c.exec("test -f /srv/ready && echo generated-ok").contains("generated-ok"));
+            String objects = c.exec("cat /srv/objects");
+            System.out.println("[big repo] " + objects.trim() + "; runner " + runnerRss(c) + " before the job");
+            Map<String, Object> body = RunnerClient.shellJob("git count-objects -v | grep in-pack; wc -l < d3/f33; "
+                    + "mkfifo /tmp/hold; cat /tmp/hold");
+            RunnerClient.spec(body).put("working_dir", "/workflow");
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "remote", "repo_branch", "main"));
+            body.put("repo_credentials", Map.of("clone_url", "git://127.0.0.1/big.git"));
+            assertThat(api.submit(body).status()).isEqualTo(200);
+            assertThat(api.post("/api/run").status()).isEqualTo(200);
+            long start = System.currentTimeMillis();
+            Awaitility.await().atMost(3, TimeUnit.MINUTES).pollInterval(1, TimeUnit.SECONDS)
+                    .until(() -> c.exec("test -p /tmp/hold && echo holding").contains("holding") || !c.running());
+            System.out.println("[big repo] cloned and job started after " + (System.currentTimeMillis() - start)
+                    + " ms; runner " + runnerRss(c) + " after the clone");
+            c.exec("echo go > /tmp/hold");
+            RunnerClient.Pulled pulled = api.pullToEnd();
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+            int inPack = Integer.parseInt(objects.replaceAll("\\D", ""));
+            assertThat(inPack).isGreaterThanOrEqualTo(500_000);
+            assertThat(pulled.jobLogs()).contains("in-pack: ").contains("\n1\n");
+        }
+    }
+
+    /** VmRSS of the runner's JVM (not of a clone child). */
+    private static String runnerRss(RunnerContainer c) {
+        return c.exec("for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q ' ai.dstack.runner.Main '; "
+                + "then grep VmRSS $p/status; fi; done").trim().replaceAll("\\s+", " ");
+    }
+
     static byte[] tar(Map<String, String> files) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream t = new TarArchiveOutputStream(bytes, "UTF-8")) {
