@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 
 /**
- * The clone child's entry point ({@link CloneProcess}): reads its request from stdin, sets the repo
- * up and exits 0, or prints one
+ * The clone child's entry point ({@link CloneProcess}): reads its request from stdin, honours the
+ * proxy variables ({@link EnvProxySelector}), sets the repo up and exits 0, or prints one
  * {@code dstack-clone-error:} line and exits 2.
  */
 public final class CloneMain {
@@ -18,6 +18,7 @@ public final class CloneMain {
         try {
             CloneProcess.Request r = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
                     .readValue(System.in, CloneProcess.Request.class);
+            EnvProxySelector.install(System.getenv());
             RemoteRepo.setUp(Path.of(r.repoDir()), r.credentials(), r.spec(), r.diff() == null ? null : Path.of(r.diff()));
             status = 0;
         } catch (RepoSetupException e) {
