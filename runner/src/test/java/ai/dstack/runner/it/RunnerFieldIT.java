@@ -32,14 +32,7 @@ class RunnerFieldIT {
             "DSTACK_RUNNER_START_TIMEOUT_MS", "120000");
 
     private static RunnerClient.Pulled runJob(RunnerContainer c, Map<String, Object> body, byte[] code) {
-        RunnerClient api = new RunnerClient(c.baseUrl());
-        api.awaitHealthy();
-        assertThat(api.submit(body).status()).isEqualTo(200);
-        if (code != null) {
-            assertThat(api.uploadCode(code).status()).isEqualTo(200);
-        }
-        assertThat(api.post("/api/run").status()).isEqualTo(200);
-        return api.pullToEnd();
+        return new RunnerClient(c.baseUrl()).runToEnd(body, code);
     }
 
     /** An image without LANG (like most CUDA and Ubuntu images) whose config sets a non-ASCII value. */
@@ -129,6 +122,44 @@ class RunnerFieldIT {
         }
     }
 
+    @Test
+    void codeSymlinksArriveAsLinksAndNothingIsWrittenThroughThem() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BUSYBOX, ENV)) {
+            Map<String, String> entries = new java.util.LinkedHashMap<>();
+            entries.put("true", "-> /bin/busybox");
+            entries.put("shared", "-> ../shared");
+            entries.put("tmp", "-> /tmp");
+            entries.put("tmp/escaped.txt", "must not land in /tmp\n");
+            entries.put("/abs/x.txt", "re-rooted\n");
+            Map<String, Object> body = RunnerClient.shellJob("echo \"true=$(readlink true) shared=$(readlink shared) "
+                    + "tmp=$(readlink tmp)\"; ls /tmp/escaped.txt 2>/dev/null || echo not-in-tmp; cat abs/x.txt; ./true && echo runs");
+            RunnerClient.spec(body).put("working_dir", "/workflow");
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "local", "repo_dir", "/client/x"));
+            RunnerClient.Pulled pulled = runJob(c, body, tar(entries));
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+            assertThat(pulled.jobLogs()).contains("true=/bin/busybox shared=../shared tmp=/tmp\n", "not-in-tmp\n",
+                    "re-rooted\n", "runs\n");
+            assertThat(pulled.runnerLogs()).contains("tmp/escaped.txt");
+        }
+    }
+
+    @Test
+    void aRepoGivenByUrlKeepsTheUsersOwnGitIdentity() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, ENV)) {
+            c.exec("git init -q -b main /srv/origin && cd /srv/origin && echo hi > README "
+                    + "&& git add README && git -c user.name=t -c user.email=t@t commit -qm init");
+            Map<String, Object> body = RunnerClient.shellJob("git config --global user.name 'Own Name' "
+                    + "&& git config --global user.email own@example.com && echo x > new.txt && git add new.txt "
+                    + "&& git commit -qm mine && git --no-pager log -1 --format='author=%an'");
+            RunnerClient.spec(body).put("working_dir", "/workflow");
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "remote", "repo_branch", "main"));
+            body.put("repo_credentials", Map.of("clone_url", "file:///srv/origin"));
+            RunnerClient.Pulled pulled = runJob(c, body, null);
+            assertThat(pulled.last().get("state").asText()).as(pulled.jobLogs() + pulled.runnerLogs()).isEqualTo("done");
+            assertThat(pulled.jobLogs()).contains("author=Own Name");
+        }
+    }
+
     /**
      * With {@code CAP_SYS_RESOURCE} the job gets unlimited locked memory; without it the launcher
      * leaves the container's limit and the runner starts all the same. (This machine's own
@@ -203,13 +234,21 @@ class RunnerFieldIT {
                 + "then grep VmRSS $p/status; fi; done").trim().replaceAll("\\s+", " ");
     }
 
-    static byte[] tar(Map<String, String> files) {
+    /** A tar of {@code entries} in order: a value starting with {@code "-> "} is a symlink to the rest. */
+    static byte[] tar(Map<String, String> entries) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (TarArchiveOutputStream t = new TarArchiveOutputStream(bytes, "UTF-8")) {
             t.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-            for (var f : files.entrySet()) {
+            for (var f : entries.entrySet()) {
+                if (f.getValue().startsWith("-> ")) {
+                    TarArchiveEntry e = new TarArchiveEntry(f.getKey(), TarArchiveEntry.LF_SYMLINK, true);
+                    e.setLinkName(f.getValue().substring(3));
+                    t.putArchiveEntry(e);
+                    t.closeArchiveEntry();
+                    continue;
+                }
                 byte[] data = f.getValue().getBytes(StandardCharsets.UTF_8);
-                TarArchiveEntry e = new TarArchiveEntry(f.getKey());
+                TarArchiveEntry e = new TarArchiveEntry(f.getKey(), true);
                 e.setSize(data.length);
                 e.setMode(0644);
                 t.putArchiveEntry(e);
