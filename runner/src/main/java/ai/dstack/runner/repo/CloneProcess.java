@@ -110,7 +110,7 @@ public final class CloneProcess {
         }
         cmd.addAll(List.of("-XX:+UseSerialGC", "-XX:MaxRAMPercentage=50", "-XX:+ExitOnOutOfMemoryError",
                 "-XX:-UsePerfData", "-Xlog:disable", "-Xlog:all=error:stderr", "-Djdk.lang.Process.launchMechanism=FORK",
-                "-Djava.util.logging.SimpleFormatter.format=%5$s%6$s%n",
+                "-Djava.util.logging.SimpleFormatter.format=%5$s%6$s%n", "-Dslf4j.internal.verbosity=ERROR",
                 "-cp", System.getProperty("java.class.path"), CloneMain.class.getName()));
         return cmd;
     }
