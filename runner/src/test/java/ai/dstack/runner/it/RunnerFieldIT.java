@@ -181,6 +181,57 @@ class RunnerFieldIT {
         }
     }
 
+    /**
+     * A forwarding proxy inside the container (perl, from the base image) that logs each request
+     * line and answers every proxied {@code GET} from {@code /srv/www} whatever host it names;
+     * {@code CONNECT} gets 502.
+     */
+    private static final String PROXY = """
+            cat > /tmp/proxy.pl <<'EOF'
+            use IO::Socket::INET;
+            my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 3128, Listen => 16, ReuseAddr => 1) or die;
+            open(my $log, '>>', '/tmp/proxy.log') or die; $log->autoflush(1);
+            while (my $c = $s->accept) {
+                binmode $c; my $req = <$c>; next unless defined $req; $req =~ s/\\r?\\n$//; print $log "$req\\n";
+                while (my $h = <$c>) { last if $h =~ /^\\r?\\n$/ }
+                my ($m, $u) = split / /, $req;
+                my ($path) = $u =~ m{^http://[^/]+(/[^?]*)};
+                my $f = defined $path && $path !~ /\\.\\./ ? "/srv/www$path" : '';
+                if ($m ne 'CONNECT' && -f $f && open(my $fh, '<:raw', $f)) {
+                    local $/; my $b = <$fh>;
+                    print $c "HTTP/1.1 200 OK\\r\\nContent-Type: application/octet-stream\\r\\nContent-Length: " . length($b)
+                        . "\\r\\nConnection: close\\r\\n\\r\\n$b";
+                } else {
+                    print $c "HTTP/1.1 " . ($m eq 'CONNECT' ? '502 Bad Gateway' : '404 Not Found')
+                        . "\\r\\nContent-Length: 0\\r\\nConnection: close\\r\\n\\r\\n";
+                }
+                close $c;
+            }
+            EOF
+            git init -q -b main /tmp/work && cd /tmp/work && echo 'through the proxy' > README && git add README
+            git -c user.name=t -c user.email=t@t commit -qm init
+            git clone -q --bare /tmp/work /srv/www/repo.git && git -C /srv/www/repo.git update-server-info
+            (perl /tmp/proxy.pl </dev/null >/tmp/proxy.out 2>&1 &)
+            for i in $(seq 100); do grep -qi ':0C38 00000000:0000 0A' /proc/net/tcp && break; sleep 0.1; done
+            """;
+
+    @Test
+    void anHttpCloneGoesThroughTheProxyTheContainerWasGiven() {
+        Map<String, String> env = new java.util.HashMap<>(ENV);
+        env.put("http_proxy", "http://127.0.0.1:3128");
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, env)) {
+            c.exec(PROXY);
+            Map<String, Object> body = RunnerClient.shellJob("cat README /tmp/proxy.log");
+            RunnerClient.spec(body).put("working_dir", "/workflow");
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "remote", "repo_branch", "main"));
+            // the name does not resolve: only the proxy can reach it
+            body.put("repo_credentials", Map.of("clone_url", "http://git.example.test/repo.git"));
+            RunnerClient.Pulled pulled = runJob(c, body, null);
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("done");
+            assertThat(pulled.jobLogs()).contains("through the proxy\n", "GET http://git.example.test/repo.git/info/refs");
+        }
+    }
+
     /** Generates a bare repo of about 500k objects with git fast-import and serves it with git daemon on loopback. */
     private static final String BIG_REPO = """
             set -e
