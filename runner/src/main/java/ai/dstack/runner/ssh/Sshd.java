@@ -1,5 +1,6 @@
 package ai.dstack.runner.ssh;
 
+import ai.dstack.runner.env.ImageEnvironment;
 import ai.dstack.runner.files.Trees;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -75,10 +76,12 @@ public final class Sshd implements AutoCloseable {
         Path config = conf.resolve("sshd_config");
         PrivateFiles.write(config, config(settings, keys, hostKeys), "rw-r--r--", null);
 
-        Process p = new ProcessBuilder(settings.sshdBinary().toString(), "-D", "-f", config.toString(),
+        ProcessBuilder pb = new ProcessBuilder(settings.sshdBinary().toString(), "-D", "-f", config.toString(),
                 "-E", log.toString())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        ImageEnvironment.restore(pb.environment());
+        Process p = pb.start();
         LOG.log(System.Logger.Level.INFO, "sshd started on port {0} (pid {1})", settings.port(), p.pid());
         return new Sshd(settings, keys, p);
     }
@@ -111,8 +114,10 @@ public final class Sshd implements AutoCloseable {
         try {
             List<Process> running = new ArrayList<>();
             for (String type : HOST_KEY_TYPES) {
-                running.add(new ProcessBuilder("ssh-keygen", "-q", "-t", type, "-N", "", "-C", "dstack", "-f",
-                        tmp.resolve("ssh_host_" + type + "_key").toString()).redirectErrorStream(true).start());
+                ProcessBuilder pb = new ProcessBuilder("ssh-keygen", "-q", "-t", type, "-N", "", "-C", "dstack", "-f",
+                        tmp.resolve("ssh_host_" + type + "_key").toString()).redirectErrorStream(true);
+                ImageEnvironment.restore(pb.environment());
+                running.add(pb.start());
             }
             for (Process p : running) {
                 await(p);
