@@ -1,0 +1,45 @@
+package ai.dstack.agent.spi.topology;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * How a vendor's devices on one host are wired: a link for each pair of devices and the NUMA node
+ * each device hangs off. What a plugin reports so the core can pick well-connected device sets.
+ *
+ * @param numaNodes device index → NUMA node of its CPU affinity; a device absent here has none known
+ * @param links     one entry per pair of devices (either order); a pair without one is unknown
+ */
+public record Topology(Map<Integer, Integer> numaNodes, List<Link> links) {
+    public Topology {
+        numaNodes = Map.copyOf(numaNodes);
+        links = List.copyOf(links);
+    }
+
+    /** The link between two devices, whichever order they are given in. */
+    public Optional<Link> link(int a, int b) {
+        for (Link l : links) {
+            if ((l.a() == a && l.b() == b) || (l.a() == b && l.b() == a)) {
+                return Optional.of(l);
+            }
+        }
+        return Optional.empty();
+    }
+
+    /** The device's NUMA node, or empty when the vendor tool did not say. */
+    public Optional<Integer> numaNode(int index) {
+        return Optional.ofNullable(numaNodes.get(index));
+    }
+
+    /** Every device index this topology mentions, ascending. */
+    public List<Integer> indexes() {
+        TreeSet<Integer> all = new TreeSet<>(numaNodes.keySet());
+        links.forEach(l -> {
+            all.add(l.a());
+            all.add(l.b());
+        });
+        return List.copyOf(all);
+    }
+}
