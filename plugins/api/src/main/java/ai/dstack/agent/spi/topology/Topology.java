@@ -11,11 +11,30 @@ import java.util.TreeSet;
  *
  * @param numaNodes device index → NUMA node of its CPU affinity; a device absent here has none known
  * @param links     one entry per pair of devices (either order); a pair without one is unknown
+ * @param error     why the vendor tool could not tell (then there are no links), null otherwise
  */
-public record Topology(Map<Integer, Integer> numaNodes, List<Link> links) {
+public record Topology(Map<Integer, Integer> numaNodes, List<Link> links, String error) {
+    /** Nothing known: what a vendor without a topology source reports. */
+    public static final Topology NONE = new Topology(Map.of(), List.of(), null);
+
     public Topology {
         numaNodes = Map.copyOf(numaNodes);
         links = List.copyOf(links);
+    }
+
+    /** What the vendor tool reported. */
+    public Topology(Map<Integer, Integer> numaNodes, List<Link> links) {
+        this(numaNodes, links, null);
+    }
+
+    /** The vendor tool failed or printed something unreadable; {@code why} is one line for the log. */
+    public static Topology failed(String why) {
+        return new Topology(Map.of(), List.of(), why);
+    }
+
+    /** Whether any link is known, i.e. whether a choice by topology can do better than the lowest indexes. */
+    public boolean known() {
+        return !links.isEmpty();
     }
 
     /** The link between two devices, whichever order they are given in. */

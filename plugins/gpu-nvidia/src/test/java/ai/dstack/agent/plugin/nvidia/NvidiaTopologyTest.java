@@ -3,17 +3,21 @@ package ai.dstack.agent.plugin.nvidia;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.dstack.agent.spi.ToolResult;
 import ai.dstack.agent.spi.topology.Link;
 import ai.dstack.agent.spi.topology.LinkKind;
 import ai.dstack.agent.spi.topology.Topology;
 import ai.dstack.agent.spi.topology.TopologyAwareChoice;
+import ai.dstack.agent.testing.FakeHost;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** {@code nvidia-smi topo -m} outputs of real machines; see src/test/resources/nvidia-smi/topo/README.md. */
 class NvidiaTopologyTest {
@@ -139,6 +143,32 @@ class NvidiaTopologyTest {
         Topology pix = NvidiaTopology.parse(fixture("pcie-x8-pix-pxb-mlx5.txt"));
         assertThat(TopologyAwareChoice.choose(pix, List.of(1, 2, 3, 4, 5, 6, 7), 2).indexes()).containsExactly(2, 3);
         assertThat(TopologyAwareChoice.choose(pix, List.of(1, 4, 5, 6, 7), 4).indexes()).containsExactly(4, 5, 6, 7);
+    }
+
+    @Test
+    void thePluginRunsTopoMinusMAndReportsWhatItRead(@TempDir Path root) {
+        FakeHost host = new FakeHost(root).answerExactly(List.of("nvidia-smi", "topo", "-m"), fixture("pcie-a6000-x8-nvlink-pairs.raw"));
+
+        Topology t = new NvidiaGpus().topology(List.of(), host);
+
+        assertThat(t.error()).isNull();
+        assertThat(t).isEqualTo(NvidiaTopology.parse(fixture("pcie-a6000-x8-nvlink-pairs.txt")));
+        assertThat(host.calls()).containsExactly(List.of("nvidia-smi", "topo", "-m"));
+    }
+
+    @Test
+    void aFailingOrUnreadableTopoMinusMIsReportedNotThrown(@TempDir Path root) {
+        NvidiaGpus plugin = new NvidiaGpus();
+        FakeHost failing = new FakeHost(root).answer("nvidia-smi", new ToolResult(9, "",
+                "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.", false, false));
+        FakeHost garbled = new FakeHost(root).answer("nvidia-smi", "GPU0 GPU1\nGPU0 X QPI\nGPU1 QPI X\n");
+
+        Topology t = plugin.topology(List.of(), failing);
+        assertThat(t.known()).isFalse();
+        assertThat(t.error()).isEqualTo("nvidia-smi topo -m: exit code 9: NVIDIA-SMI has failed because it couldn't"
+                + " communicate with the NVIDIA driver.");
+        assertThat(plugin.topology(List.of(), garbled).error()).isEqualTo("nvidia-smi topo -m: GPU0-GPU1: unknown link 'QPI'");
+        assertThat(plugin.topology(List.of(), new FakeHost(root)).error()).isEqualTo("nvidia-smi topo -m: not found on PATH");
     }
 
     private static List<Integer> take(Topology t, TreeSet<Integer> free, int count) {
