@@ -11,19 +11,20 @@ import ai.dstack.agent.config.ReportedVersion;
 import ai.dstack.agent.config.ShimConfig;
 import ai.dstack.agent.config.ShimFlags;
 import ai.dstack.agent.docker.ContainerFacts;
-import ai.dstack.agent.docker.ContainerPlanner;
 import ai.dstack.agent.docker.Engine;
 import ai.dstack.agent.docker.EngineException;
-import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
-import ai.dstack.agent.plugin.PluginRuntime;
-import ai.dstack.agent.plugin.PluginSettings;
-import ai.dstack.agent.task.Host;
+import ai.dstack.agent.pluginhost.GpuPool;
+import ai.dstack.agent.pluginhost.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginSettings;
+import ai.dstack.agent.task.ContainerPlanner;
+import ai.dstack.agent.task.PipelineServices;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
+import ai.dstack.agent.volume.PluginVolumeManager;
 import ai.dstack.agent.volume.VolumeManager;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
@@ -136,23 +137,23 @@ public final class Main {
 
         PluginRuntime plugins = startPlugins(config, env);
         GpuPool gpus = plugins.gpus();
-        VolumeManager volumes = plugins.volumes();
+        VolumeManager volumes = new PluginVolumeManager(plugins.storage(), plugins.host());
 
         HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
         PipelineStats stats = new PipelineStats();
-        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
+        PipelineServices services = new PipelineServices(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
         TaskStore store = new TaskStore(config.tasksDir());
-        TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
+        TaskService tasks = new TaskService(services, store, config.runnersDir(), workers);
         try {
-            tasks.adopt(new Reconciler(host, store, config.home()).reconcile());
+            tasks.adopt(new Reconciler(services, store, config.home()).reconcile());
         } catch (IOException | EngineException e) {
             throw new StartupException("cannot restore tasks: " + e.getMessage());
         }
 
         if (config.serviceMode()) {
             try {
-                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus, engine.dockerRootDir()));
+                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus.devices(), engine.dockerRootDir()));
             } catch (IOException e) {
                 throw new StartupException("cannot write host_info.json: " + e.getMessage());
             }

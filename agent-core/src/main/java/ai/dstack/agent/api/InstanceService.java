@@ -1,8 +1,8 @@
 package ai.dstack.agent.api;
 
-import ai.dstack.agent.host.GpuPool;
-import ai.dstack.agent.plugin.DcgmExporter;
-import ai.dstack.agent.plugin.PluginRuntime;
+import ai.dstack.agent.pluginhost.DcgmExporter;
+import ai.dstack.agent.pluginhost.GpuPool;
+import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskState;

@@ -3,8 +3,8 @@ package ai.dstack.agent.volume;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.dstack.agent.plugin.PluginRuntime;
-import ai.dstack.agent.plugin.PluginSettings;
+import ai.dstack.agent.pluginhost.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginSettings;
 import ai.dstack.agent.spi.VolumeSpec;
 import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.Docker;
@@ -64,7 +64,7 @@ class PluginVolumeManagerIT {
     @AfterEach
     void cleanUp() {
         if (runtime != null) {
-            runtime.volumes().release(prepared);
+            volumes().release(prepared);
             runtime.close();
         }
         for (VolumeSpec v : prepared) {
@@ -81,7 +81,7 @@ class PluginVolumeManagerIT {
         if (runtime == null) {
             runtime = PluginRuntime.start(PluginSettings.fromEnv(env), false);
         }
-        return runtime.volumes();
+        return new PluginVolumeManager(runtime.storage(), runtime.host());
     }
 
     private LoopDevice loop() {

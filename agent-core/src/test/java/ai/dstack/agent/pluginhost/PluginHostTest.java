@@ -1,8 +1,8 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.dstack.agent.plugin.PluginHost.LoadedPlugin;
+import ai.dstack.agent.pluginhost.PluginHost.LoadedPlugin;
 import ai.dstack.agent.spi.AcceleratorPlugin;
 import ai.dstack.agent.spi.StoragePlugin;
 import ai.dstack.agent.testing.RepoPaths;

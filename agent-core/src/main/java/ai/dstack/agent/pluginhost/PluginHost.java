@@ -1,4 +1,4 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.AcceleratorPlugin;
 import ai.dstack.agent.spi.StoragePlugin;

@@ -1,10 +1,10 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
 import ai.dstack.agent.host.HostInfo;
-import ai.dstack.agent.plugin.DeviceInventory.VendorState;
+import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.testing.FakeExecutables;
@@ -67,7 +67,7 @@ class VendorToolsOnPathTest {
             assertThat(rt.inventory().primaryVendor()).isEqualTo("nvidia");
             assertThat(rt.gpus().devices()).extracting(Device::id).containsExactly("GPU-aaaaaaaa-0000-0000-0000-000000000000",
                     "GPU-bbbbbbbb-1111-1111-1111-111111111111", "GPU-cccccccc-2222-2222-2222-222222222222", "GPU-dddddddd-3333-3333-3333-333333333333");
-            HostInfo info = HostInfo.collect(rt.gpus(), tmp);
+            HostInfo info = HostInfo.collect(rt.gpus().devices(), tmp);
             assertThat(List.of(info.gpuVendor(), info.gpuName(), info.gpuMemory(), info.gpuCount())).containsExactly("nvidia", "NVIDIA L4", 23034L, 4);
             assertThat(rt.gpus().devices().getFirst().driverVersion()).isEqualTo("550.90.07");
         }

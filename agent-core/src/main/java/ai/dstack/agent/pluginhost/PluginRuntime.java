@@ -1,16 +1,14 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
-import ai.dstack.agent.host.GpuPool;
-import ai.dstack.agent.host.PluginGpuPool;
-import ai.dstack.agent.volume.PluginVolumeManager;
-import ai.dstack.agent.volume.VolumeManager;
+import ai.dstack.agent.spi.StoragePlugin;
 import java.util.Collection;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * Everything the plugins give the agent, wired once at start: the loaded plugins, the host they read,
- * the device inventory (fingerprinted now, then every interval), the GPU pool and volume manager the
- * task pipeline uses, instance health and the dcgm-exporter for metrics. {@link #close()} stops the
+ * the device inventory (fingerprinted now, then every interval), the GPU pool the task pipeline uses, the storage
+ * extensions, instance health and the dcgm-exporter for metrics. {@link #close()} stops the
  * poller, the exporter and the plugins.
  */
 public final class PluginRuntime implements AutoCloseable {
@@ -18,7 +16,6 @@ public final class PluginRuntime implements AutoCloseable {
     private final LocalHost host;
     private final DeviceInventory inventory;
     private final GpuPool gpus;
-    private final VolumeManager volumes;
     private final InstanceHealth health;
     private final DcgmExporter exporter;
 
@@ -27,7 +24,6 @@ public final class PluginRuntime implements AutoCloseable {
         this.host = host;
         this.inventory = inventory;
         this.gpus = new PluginGpuPool(inventory, host);
-        this.volumes = new PluginVolumeManager(plugins.storage(), host);
         this.health = new InstanceHealth(inventory);
         this.exporter = exporter;
     }
@@ -60,9 +56,9 @@ public final class PluginRuntime implements AutoCloseable {
         return gpus;
     }
 
-    /** For the task pipeline: network volumes. */
-    public VolumeManager volumes() {
-        return volumes;
+    /** Storage extensions of the started plugins, for the volume manager. */
+    public List<StoragePlugin> storage() {
+        return plugins.storage();
     }
 
     /** For {@code GET /api/instance/health}. */

@@ -1,4 +1,4 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import java.net.URISyntaxException;
 import java.nio.file.Files;
