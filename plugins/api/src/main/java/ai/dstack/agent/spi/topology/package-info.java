@@ -1,8 +1,7 @@
 /**
- * Device topology: what a vendor plugin reports about how its devices are wired ({@link
- * ai.dstack.agent.spi.topology.Topology}, {@link ai.dstack.agent.spi.topology.Link}, {@link
- * ai.dstack.agent.spi.topology.LinkKind}), and the vendor-neutral policy that picks a task's devices
- * from it ({@link ai.dstack.agent.spi.topology.TopologyAwareChoice}). Plain classes with no
- * dependency on the agent core or PF4J.
+ * Device topology as a vendor plugin reports it ({@code AcceleratorPlugin.topology}): a {@link
+ * ai.dstack.agent.spi.topology.Link} of some {@link ai.dstack.agent.spi.topology.LinkKind} between
+ * each pair of devices and each device's NUMA node, gathered in a {@link
+ * ai.dstack.agent.spi.topology.Topology}. The core picks a task's devices from it.
  */
 package ai.dstack.agent.spi.topology;

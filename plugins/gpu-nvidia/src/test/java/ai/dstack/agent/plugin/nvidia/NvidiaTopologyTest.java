@@ -7,7 +7,6 @@ import ai.dstack.agent.spi.ToolResult;
 import ai.dstack.agent.spi.topology.Link;
 import ai.dstack.agent.spi.topology.LinkKind;
 import ai.dstack.agent.spi.topology.Topology;
-import ai.dstack.agent.spi.topology.TopologyAwareChoice;
 import ai.dstack.agent.testing.FakeHost;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,11 +14,13 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code nvidia-smi topo -m} outputs of real machines; see src/test/resources/nvidia-smi/topo/README.md. */
+/**
+ * {@code nvidia-smi topo -m} outputs of real machines (see src/test/resources/nvidia-smi/topo/README.md);
+ * the choices made from them are tested in the core (TopologyAwareChoiceTest, GpuTasksOnTestDockerdIT).
+ */
 class NvidiaTopologyTest {
     private static final Map<Integer, Integer> TWO_SOCKETS = Map.of(0, 0, 1, 0, 2, 0, 3, 0, 4, 1, 5, 1, 6, 1, 7, 1);
 
@@ -122,30 +123,6 @@ class NvidiaTopologyTest {
     }
 
     @Test
-    void theIssueSequenceOnThePublishedPairsHost() {
-        Topology t = NvidiaTopology.parse(fixture("pcie-a6000-x8-nvlink-pairs.raw"));
-        TreeSet<Integer> free = new TreeSet<>(List.of(0, 1, 2, 3, 4, 5, 6, 7));
-
-        assertThat(take(t, free, 1)).containsExactly(0);
-        assertThat(take(t, free, 2)).containsExactly(2, 3);
-        assertThat(take(t, free, 4)).containsExactly(4, 5, 6, 7);
-    }
-
-    @Test
-    void choicesOnTheOtherPublishedHosts() {
-        assertThat(TopologyAwareChoice.choose(NvidiaTopology.parse(fixture("dgx-h100-nvswitch.txt")), List.of(0, 1, 2, 3, 4, 5, 6, 7), 4)
-                .indexes()).containsExactly(0, 1, 2, 3);
-        assertThat(TopologyAwareChoice.choose(NvidiaTopology.parse(fixture("pcie-x4-no-links.txt")), List.of(1, 2, 3), 2)
-                .indexes()).containsExactly(1, 2);
-        assertThat(TopologyAwareChoice.choose(NvidiaTopology.parse(fixture("pcie-4090-x8-no-links-2numa.txt")), List.of(2, 3, 4, 5, 6), 3)
-                .indexes()).containsExactly(4, 5, 6);
-        // PCIe switches: a pair under one switch, then the pair under the neighbouring switch.
-        Topology pix = NvidiaTopology.parse(fixture("pcie-x8-pix-pxb-mlx5.txt"));
-        assertThat(TopologyAwareChoice.choose(pix, List.of(1, 2, 3, 4, 5, 6, 7), 2).indexes()).containsExactly(2, 3);
-        assertThat(TopologyAwareChoice.choose(pix, List.of(1, 4, 5, 6, 7), 4).indexes()).containsExactly(4, 5, 6, 7);
-    }
-
-    @Test
     void thePluginRunsTopoMinusMAndReportsWhatItRead(@TempDir Path root) {
         FakeHost host = new FakeHost(root).answerExactly(List.of("nvidia-smi", "topo", "-m"), fixture("pcie-a6000-x8-nvlink-pairs.raw"));
 
@@ -169,12 +146,6 @@ class NvidiaTopologyTest {
                 + " communicate with the NVIDIA driver.");
         assertThat(plugin.topology(List.of(), garbled).error()).isEqualTo("nvidia-smi topo -m: GPU0-GPU1: unknown link 'QPI'");
         assertThat(plugin.topology(List.of(), new FakeHost(root)).error()).isEqualTo("nvidia-smi topo -m: not found on PATH");
-    }
-
-    private static List<Integer> take(Topology t, TreeSet<Integer> free, int count) {
-        List<Integer> chosen = TopologyAwareChoice.choose(t, free, count).indexes();
-        free.removeAll(chosen);
-        return chosen;
     }
 
     private static String fixture(String name) {

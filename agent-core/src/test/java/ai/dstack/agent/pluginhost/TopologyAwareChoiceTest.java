@@ -1,9 +1,12 @@
-package ai.dstack.agent.spi.topology;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.dstack.agent.spi.topology.TopologyAwareChoice.Choice;
+import ai.dstack.agent.pluginhost.TopologyAwareChoice.Choice;
+import ai.dstack.agent.spi.topology.Link;
+import ai.dstack.agent.spi.topology.LinkKind;
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -47,8 +50,8 @@ class TopologyAwareChoiceTest {
 
     @Test
     void lowestIndexesIsWhatTheIssueComplainsAbout() {
-        assertThat(TopologyAwareChoice.lowestIndexes(List.of(1, 2, 3, 4, 5, 6, 7), 2).indexes()).containsExactly(1, 2);
-        assertThat(TopologyAwareChoice.lowestIndexes(List.of(1, 4, 5, 6, 7), 4).indexes()).containsExactly(1, 4, 5, 6);
+        assertThat(TopologyAwareChoice.lowestIndexes(List.of(1, 2, 3, 4, 5, 6, 7), 2, "no topology").indexes()).containsExactly(1, 2);
+        assertThat(TopologyAwareChoice.lowestIndexes(List.of(1, 4, 5, 6, 7), 4, "no topology").indexes()).containsExactly(1, 4, 5, 6);
     }
 
     @Test
@@ -115,6 +118,18 @@ class TopologyAwareChoiceTest {
     }
 
     @Test
+    void pcieSwitchesGiveThePairUnderOneSwitchThenTheWholeSocket() {
+        // 8 GPUs in PCIe switch pairs (PIX), PXB within a socket, SYS across; no NUMA column (older drivers).
+        Topology pix = topology(8, i -> -1, (a, b) -> Link.of(a, b,
+                a / 2 == b / 2 ? LinkKind.PIX : (a < 4) == (b < 4) ? LinkKind.PXB : LinkKind.SYS));
+        TreeSet<Integer> free = new TreeSet<>(List.of(0, 1, 2, 3, 4, 5, 6, 7));
+
+        assertThat(takeFrom(pix, free, 1).indexes()).containsExactly(0);
+        assertThat(takeFrom(pix, free, 2).indexes()).containsExactly(2, 3);
+        assertThat(takeFrom(pix, free, 4).indexes()).containsExactly(4, 5, 6, 7);
+    }
+
+    @Test
     void takingEveryFreeDeviceNeedsNoChoice() {
         Choice c = TopologyAwareChoice.choose(PCIE_NVLINK_PAIRS, List.of(7, 1, 4), 3);
 
@@ -134,7 +149,7 @@ class TopologyAwareChoiceTest {
     void aCountOutsideOneToTheFreeDevicesIsRefused() {
         assertThatThrownBy(() -> TopologyAwareChoice.choose(PCIE_X4, List.of(0, 1), 3))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("cannot take 3 of 2 free devices");
-        assertThatThrownBy(() -> TopologyAwareChoice.lowestIndexes(List.of(0, 1), 0))
+        assertThatThrownBy(() -> TopologyAwareChoice.lowestIndexes(List.of(0, 1), 0, "no topology"))
                 .isInstanceOf(IllegalArgumentException.class).hasMessage("cannot take 0 of 2 free devices");
     }
 
@@ -166,7 +181,9 @@ class TopologyAwareChoiceTest {
         Map<Integer, Integer> nodes = new HashMap<>();
         List<Link> links = new ArrayList<>();
         for (int a = 0; a < n; a++) {
-            nodes.put(a, numa.applyAsInt(a));
+            if (numa.applyAsInt(a) >= 0) {
+                nodes.put(a, numa.applyAsInt(a));
+            }
             for (int b = a + 1; b < n; b++) {
                 links.add(link.apply(a, b));
             }

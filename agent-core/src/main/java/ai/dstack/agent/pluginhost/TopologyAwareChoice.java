@@ -1,5 +1,8 @@
-package ai.dstack.agent.spi.topology;
+package ai.dstack.agent.pluginhost;
 
+import ai.dstack.agent.spi.topology.Link;
+import ai.dstack.agent.spi.topology.LinkKind;
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
@@ -12,7 +15,8 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
- * Which free devices a task of a given size gets, in the spirit of kubelet's
+ * Which free devices of the primary vendor a task of a given size gets, from the {@link Topology}
+ * its plugin reported, in the spirit of kubelet's
  * {@code GetPreferredAllocation} and NVIDIA's go-gpuallocator: the set whose devices are best linked
  * to each other, and among equally linked sets the one that leaves whole islands (NVLink groups,
  * PCIe switches, NUMA nodes) free for later tasks, so it is taken from an island that is already
@@ -26,7 +30,7 @@ import java.util.stream.Collectors;
  * Every set is tried while there are at most {@link #EXHAUSTIVE_LIMIT} of them (8 or 16 GPUs);
  * beyond that the set is grown greedily from the best-linked pair.
  */
-public final class TopologyAwareChoice {
+final class TopologyAwareChoice {
     /** Above this many candidate sets, the set is built greedily. */
     static final long EXHAUSTIVE_LIMIT = 200_000;
 
@@ -41,7 +45,7 @@ public final class TopologyAwareChoice {
      * @param indexes     device indexes, ascending
      * @param explanation one line for the shim's log: the set, its links, and what it beat
      */
-    public record Choice(List<Integer> indexes, String explanation) {
+    record Choice(List<Integer> indexes, String explanation) {
         public Choice {
             indexes = List.copyOf(indexes);
             Objects.requireNonNull(explanation, "explanation");
@@ -51,11 +55,11 @@ public final class TopologyAwareChoice {
     private TopologyAwareChoice() {
     }
 
-    /** The default for vendors without topology: the lowest free indexes. */
-    public static Choice lowestIndexes(Collection<Integer> free, int count) {
+    /** The default for vendors without topology: the lowest free indexes; {@code why} says why there is none. */
+    static Choice lowestIndexes(Collection<Integer> free, int count, String why) {
         List<Integer> sorted = sortedFree(free, count);
         List<Integer> chosen = sorted.subList(0, count);
-        return new Choice(chosen, describeSet(chosen, sorted) + ": lowest indexes (no topology reported)");
+        return new Choice(chosen, describeSet(chosen, sorted) + ": lowest indexes (" + why + ")");
     }
 
     /**
@@ -65,7 +69,7 @@ public final class TopologyAwareChoice {
      * @param free     indexes of the devices no task holds
      * @param count    how many to take, from 1 to the number of free devices
      */
-    public static Choice choose(Topology topology, Collection<Integer> free, int count) {
+    static Choice choose(Topology topology, Collection<Integer> free, int count) {
         List<Integer> sorted = sortedFree(free, count);
         if (count == sorted.size()) {
             return new Choice(sorted, describeSet(sorted, sorted) + ": every free device");
