@@ -22,7 +22,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The run pipeline of one task (spec shim §3.2): preparing → pulling → creating → running →
+ * The run pipeline of one task (docs/shim.md §3.2): preparing → pulling → creating → running →
  * terminated. Each step commits its status; a terminate seen at any step boundary ends the
  * pipeline there, and the container is started only under the task lock after checking for it,
  * so a terminated task never starts a container. Whatever the outcome, the task's host resources
@@ -158,14 +158,17 @@ final class Pipeline implements Runnable {
             if (ended()) {
                 return false;
             }
-            ScheduledFuture<?> deadline = services.timer().schedule(() -> handle.cancel("context deadline exceeded"),
-                    services.waits().pullDeadline().toMillis(), TimeUnit.MILLISECONDS);
+            long limit = services.waits().pullDeadline().toMillis();
+            ScheduledFuture<?> deadline = limit <= 0 ? null
+                    : services.timer().schedule(() -> handle.cancel("context deadline exceeded"), limit, TimeUnit.MILLISECONDS);
             try {
                 services.engine().pull(ref, spec.registryUsername(), spec.registryPassword(),
                         Path.of(task.state().runnerDir(), "pull.log"),
-                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle);
+                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle, services.waits().pullStall());
             } finally {
-                deadline.cancel(false);
+                if (deadline != null) {
+                    deadline.cancel(false);
+                }
             }
         } catch (EngineException e) {
             return fail("creating_container_error", "pullImage error: " + e.getMessage());
