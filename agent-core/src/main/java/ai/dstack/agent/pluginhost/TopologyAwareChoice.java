@@ -15,12 +15,11 @@ import java.util.TreeSet;
 import java.util.stream.Collectors;
 
 /**
- * Which free devices of the primary vendor a task of a given size gets, from the {@link Topology}
- * its plugin reported, in the spirit of kubelet's
- * {@code GetPreferredAllocation} and NVIDIA's go-gpuallocator: the set whose devices are best linked
- * to each other, and among equally linked sets the one that leaves whole islands (NVLink groups,
- * PCIe switches, NUMA nodes) free for later tasks, so it is taken from an island that is already
- * broken. Candidate sets are compared, best first, by
+ * Which free devices of the primary vendor a task of a given size gets, from the {@link Topology} its
+ * plugin reported, in the spirit of kubelet's {@code GetPreferredAllocation} and NVIDIA's
+ * go-gpuallocator (docs/gpu-topology.md): the set whose devices are best linked to each other, and
+ * among equally linked sets the one that leaves whole islands (NVLink groups, PCIe switches, NUMA
+ * nodes) free for later tasks, so it is taken from an island that is already broken. Candidate sets are compared, best first, by
  * <ol>
  *   <li>the sum of their pairwise {@link Link#score() link scores} (NVLink beats PCIe beats the socket interconnect);</li>
  *   <li>the number of NUMA nodes they span (fewer is better; decides on hosts whose links are all alike);</li>
@@ -34,7 +33,7 @@ final class TopologyAwareChoice {
     /** Above this many candidate sets, the set is built greedily. */
     static final long EXHAUSTIVE_LIMIT = 200_000;
 
-    /** Island levels, tightest first; the last one is the NUMA node itself. */
+    /** Link levels that make islands, tightest first; NUMA nodes are the last island level (see {@link #ISLAND_NAMES}). */
     private static final List<LinkKind> ISLAND_LEVELS = List.of(LinkKind.NVLINK, LinkKind.PIX, LinkKind.PXB, LinkKind.PHB, LinkKind.NODE);
     private static final List<String> ISLAND_NAMES = List.of("NVLink group", "PCIe switch", "PCIe bridge group",
             "host bridge", "NUMA-local PCIe group", "NUMA node");
