@@ -208,8 +208,11 @@ public final class Main {
     private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
         PluginSettings settings;
         try {
-            settings = PluginSettings.fromEnv(env)
-                    .withDcgmExporter(config.dcgmExporterHttpPort(), Duration.ofMillis(config.dcgmExporterIntervalMs()));
+            // The Go shim's --dcgm-* flags belong to whichever plugin reads them.
+            settings = PluginSettings.fromEnv(env).withValues(Map.of(
+                    "dcgm-exporter-http-port", String.valueOf(config.dcgmExporterHttpPort()),
+                    "dcgm-exporter-interval", String.valueOf(config.dcgmExporterIntervalMs()),
+                    "dcgm-address", config.dcgmAddress()));
         } catch (IllegalArgumentException e) {
             throw new StartupException(e.getMessage());
         }

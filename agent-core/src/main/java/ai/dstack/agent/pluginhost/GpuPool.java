@@ -13,7 +13,7 @@ import java.util.Optional;
  * are never handed out.
  */
 public interface GpuPool {
-    /** Vendor key of the devices this pool hands out ({@code nvidia}, …), or {@code none}. */
+    /** Vendor key of the devices this pool hands out (the plugin's {@code vendor()}), or {@code none}. */
     String vendor();
 
     /** Every device of the primary vendor, in index order, with its current health. */

@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -18,7 +19,8 @@ import java.util.logging.Logger;
 /**
  * The host as plugins see it: reads under {@link PluginSettings#hostRoot()} (default {@code /}), vendor
  * tools found on the {@code PATH} of the agent's environment and killed (with their children) at a
- * timeout, waits tunable through {@code DSTACK_SHIM_<KEY>} (ms).
+ * timeout, a missing tool run from its {@link #toolImage image}, long-running helpers, the
+ * configuration values passed through to plugins, waits tunable through {@code DSTACK_SHIM_<KEY>} (ms).
  */
 public final class LocalHost implements HostContext {
     private static final Logger LOG = Logger.getLogger(LocalHost.class.getName());
@@ -26,16 +28,22 @@ public final class LocalHost implements HostContext {
     private final Path root;
     private final Duration toolTimeout;
     private final Map<String, String> env;
+    private final Map<String, String> values;
 
-    public LocalHost(Path root, Duration toolTimeout, Map<String, String> env) {
+    /**
+     * @param values configuration values plugins may read by name ({@link #setting(String)})
+     * @param env    the environment tools run with ({@code PATH} included)
+     */
+    public LocalHost(Path root, Duration toolTimeout, Map<String, String> values, Map<String, String> env) {
         this.root = root.toAbsolutePath().normalize();
         this.toolTimeout = toolTimeout;
+        this.values = Map.copyOf(values);
         this.env = Map.copyOf(env);
     }
 
     /** The host of these settings, with tools from {@code env}'s {@code PATH}. */
     public static LocalHost of(PluginSettings settings) {
-        return new LocalHost(settings.hostRoot(), settings.toolTimeout(), settings.env());
+        return new LocalHost(settings.hostRoot(), settings.toolTimeout(), settings.values(), settings.env());
     }
 
     @Override
@@ -83,7 +91,7 @@ public final class LocalHost implements HostContext {
         try {
             out = Files.createTempFile("dstack-tool-", ".out");
             err = Files.createTempFile("dstack-tool-", ".err");
-            var argv = new java.util.ArrayList<>(command);
+            var argv = new ArrayList<>(command);
             argv.set(0, exe.get().toString());
             ProcessBuilder pb = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -108,6 +116,50 @@ public final class LocalHost implements HostContext {
             delete(out);
             delete(err);
         }
+    }
+
+    /** The image a vendor tool runs from when it is not installed on the host (dstack publishes them). */
+    public String toolImage(String tool) {
+        return "dstackai/" + tool + ":latest";
+    }
+
+    /** The tool itself, else {@code docker run --rm <dockerArgs> <toolImage(tool)> <args>}. */
+    @Override
+    public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
+        List<String> direct = new ArrayList<>();
+        direct.add(tool);
+        direct.addAll(args);
+        ToolResult result = run(direct);
+        if (!result.notFound()) {
+            return result;
+        }
+        List<String> viaDocker = new ArrayList<>(List.of("docker", "run", "--rm"));
+        viaDocker.addAll(dockerArgs);
+        viaDocker.add(toolImage(tool));
+        viaDocker.addAll(args);
+        return run(viaDocker);
+    }
+
+    @Override
+    public Process start(List<String> command) throws IOException {
+        Path exe = which(command.getFirst()).orElseThrow(() -> new IOException(command.getFirst() + ": not found on PATH"));
+        List<String> argv = new ArrayList<>(command);
+        argv.set(0, exe.toString());
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    @Override
+    public String setting(String name) {
+        String value = values.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("no setting " + name + " in the agent's configuration");
+        }
+        return value;
     }
 
     @Override

@@ -1,42 +1,59 @@
 package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.StoragePlugin;
-import java.util.Collection;
+import ai.dstack.agent.spi.TaskMetrics;
 import java.util.List;
 import java.util.Optional;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 /**
  * Everything the plugins give the agent, wired once at start: the loaded plugins, the host they read,
- * the device inventory (fingerprinted now, then every interval), the GPU pool the task pipeline uses, the storage
- * extensions, instance health and the dcgm-exporter for metrics. {@link #close()} stops the
- * poller, the exporter and the plugins.
+ * the device inventory (fingerprinted now, then every interval), the GPU pool the task pipeline uses,
+ * the storage extensions, instance health and the primary vendor's per-task metrics source.
+ * {@link #close()} stops the poller, the metrics source and the plugins.
  */
 public final class PluginRuntime implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(PluginRuntime.class.getName());
     private final PluginHost plugins;
     private final LocalHost host;
     private final DeviceInventory inventory;
     private final GpuPool gpus;
     private final InstanceHealth health;
-    private final DcgmExporter exporter;
+    private final TaskMetrics taskMetrics;
 
-    private PluginRuntime(PluginHost plugins, LocalHost host, DeviceInventory inventory, DcgmExporter exporter) {
+    private PluginRuntime(PluginHost plugins, LocalHost host, DeviceInventory inventory, TaskMetrics taskMetrics) {
         this.plugins = plugins;
         this.host = host;
         this.inventory = inventory;
         this.gpus = new PluginGpuPool(inventory, host);
         this.health = new InstanceHealth(inventory);
-        this.exporter = exporter;
+        this.taskMetrics = taskMetrics;
     }
 
-    /** Loads the plugins, fingerprints the host once and starts polling; with {@code exporter}, starts dcgm-exporter on NVIDIA hosts. */
-    public static PluginRuntime start(PluginSettings settings, boolean exporter) {
+    /**
+     * Loads the plugins, fingerprints the host once and starts polling; with {@code openTaskMetrics},
+     * opens the primary vendor's per-task metrics source (if its plugin has one).
+     */
+    public static PluginRuntime start(PluginSettings settings, boolean openTaskMetrics) {
         PluginHost plugins = PluginHost.load(settings);
         LocalHost host = LocalHost.of(settings);
         DeviceInventory inventory = new DeviceInventory(plugins.accelerators(), host);
         inventory.refresh();
         inventory.startPolling(settings.fingerprintInterval());
-        DcgmExporter dcgm = exporter ? DcgmExporter.start(inventory, host, settings).orElse(null) : null;
-        return new PluginRuntime(plugins, host, inventory, dcgm);
+        TaskMetrics metrics = openTaskMetrics ? openTaskMetrics(inventory, host) : null;
+        return new PluginRuntime(plugins, host, inventory, metrics);
+    }
+
+    private static TaskMetrics openTaskMetrics(DeviceInventory inventory, LocalHost host) {
+        return inventory.primary().flatMap(s -> {
+            try {
+                return s.plugin().openTaskMetrics(s.fingerprint().devices(), host);
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, s.vendor() + " task metrics did not open", e);
+                return Optional.empty();
+            }
+        }).orElse(null);
     }
 
     public PluginHost plugins() {
@@ -66,21 +83,16 @@ public final class PluginRuntime implements AutoCloseable {
         return health.check();
     }
 
-    /** For {@code GET /metrics/tasks/{id}} once the task is known: its GPU ids' metrics. */
-    public DcgmExporter.Metrics taskMetrics(Collection<String> gpuIds) {
-        return exporter == null ? DcgmExporter.unavailable() : exporter.metricsFor(gpuIds);
-    }
-
-    /** Whether dcgm-exporter runs (else {@code /metrics/tasks/{id}} answers 404 first). */
-    public Optional<DcgmExporter> exporter() {
-        return Optional.ofNullable(exporter);
+    /** For {@code GET /metrics/tasks/{id}}: the primary vendor's per-task metrics, when it has a source. */
+    public Optional<TaskMetrics> taskMetrics() {
+        return Optional.ofNullable(taskMetrics);
     }
 
     @Override
     public void close() {
         inventory.close();
-        if (exporter != null) {
-            exporter.close();
+        if (taskMetrics != null) {
+            taskMetrics.close();
         }
         plugins.close();
     }

@@ -18,15 +18,15 @@ import java.util.stream.Collectors;
  * @param hostRoot             where host paths are read from ({@code DSTACK_SHIM_HOST_ROOT}, default {@code /})
  * @param toolTimeout          how long a vendor tool may run ({@code DSTACK_SHIM_TOOL_TIMEOUT} ms, default 2 min)
  * @param fingerprintInterval  how often devices are looked for again ({@code DSTACK_SHIM_FINGERPRINT_INTERVAL} ms, default 60 s)
- * @param dcgmExporterPort     loopback port of the spawned dcgm-exporter ({@code DSTACK_DCGM_EXPORTER_HTTP_PORT}, 10997)
- * @param dcgmExporterInterval exporter collect interval and scrape cache lifetime ({@code DSTACK_DCGM_EXPORTER_INTERVAL} ms, 5000)
+ * @param values               configuration values passed through to plugins by name (the Go shim's
+ *                             {@code --dcgm-*} flags), read with {@code HostContext.setting(name)}
  * @param env                  the agent's environment: {@code PATH} for tools, {@code DSTACK_SHIM_<KEY>} plugin waits
  */
 public record PluginSettings(Path pluginsDir, Set<String> selected, Path hostRoot, Duration toolTimeout,
-                             Duration fingerprintInterval, int dcgmExporterPort, Duration dcgmExporterInterval,
-                             Map<String, String> env) {
+                             Duration fingerprintInterval, Map<String, String> values, Map<String, String> env) {
     public PluginSettings {
         selected = Set.copyOf(selected);
+        values = Map.copyOf(values);
         env = Map.copyOf(env);
     }
 
@@ -43,29 +43,30 @@ public record PluginSettings(Path pluginsDir, Set<String> selected, Path hostRoo
                 root == null || root.isBlank() ? Path.of("/") : Path.of(root),
                 millis(env, "DSTACK_SHIM_TOOL_TIMEOUT", 120_000),
                 millis(env, "DSTACK_SHIM_FINGERPRINT_INTERVAL", 60_000),
-                (int) number(env, "DSTACK_DCGM_EXPORTER_HTTP_PORT", 10997, 65535),
-                millis(env, "DSTACK_DCGM_EXPORTER_INTERVAL", 5000),
+                Map.of("dcgm-exporter-http-port", String.valueOf(number(env, "DSTACK_DCGM_EXPORTER_HTTP_PORT", 10997, 65535)),
+                        "dcgm-exporter-interval", String.valueOf(number(env, "DSTACK_DCGM_EXPORTER_INTERVAL", 5000, Long.MAX_VALUE)),
+                        "dcgm-address", env.getOrDefault("DSTACK_DCGM_ADDRESS", "")),
                 env);
     }
 
     /** The same settings with the {@code --plugins-dir} flag's value. */
     public PluginSettings withPluginsDir(Path dir) {
-        return new PluginSettings(dir, selected, hostRoot, toolTimeout, fingerprintInterval, dcgmExporterPort, dcgmExporterInterval, env);
+        return new PluginSettings(dir, selected, hostRoot, toolTimeout, fingerprintInterval, values, env);
     }
 
     /** The same settings with the {@code --plugins} flag's comma-separated ids. */
     public PluginSettings withSelected(String csv) {
-        return new PluginSettings(pluginsDir, parseIds(csv), hostRoot, toolTimeout, fingerprintInterval, dcgmExporterPort, dcgmExporterInterval, env);
+        return new PluginSettings(pluginsDir, parseIds(csv), hostRoot, toolTimeout, fingerprintInterval, values, env);
     }
 
     /** The same settings reading the host under another root (tests, chroot-style installs). */
     public PluginSettings withHostRoot(Path root) {
-        return new PluginSettings(pluginsDir, selected, root, toolTimeout, fingerprintInterval, dcgmExporterPort, dcgmExporterInterval, env);
+        return new PluginSettings(pluginsDir, selected, root, toolTimeout, fingerprintInterval, values, env);
     }
 
-    /** The same settings with the {@code --dcgm-exporter-http-port} and {@code --dcgm-exporter-interval} flags' values. */
-    public PluginSettings withDcgmExporter(int port, Duration interval) {
-        return new PluginSettings(pluginsDir, selected, hostRoot, toolTimeout, fingerprintInterval, port, interval, env);
+    /** The same settings passing these configuration values to plugins. */
+    public PluginSettings withValues(Map<String, String> passed) {
+        return new PluginSettings(pluginsDir, selected, hostRoot, toolTimeout, fingerprintInterval, passed, env);
     }
 
     static Set<String> parseIds(String csv) {

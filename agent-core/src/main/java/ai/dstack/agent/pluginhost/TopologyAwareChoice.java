@@ -16,10 +16,11 @@ import java.util.stream.Collectors;
 
 /**
  * Which free devices of the primary vendor a task of a given size gets, from the {@link Topology} its
- * plugin reported, in the spirit of kubelet's {@code GetPreferredAllocation} and NVIDIA's
- * go-gpuallocator (docs/gpu-topology.md): the set whose devices are best linked to each other, and
- * among equally linked sets the one that leaves whole islands (NVLink groups, PCIe switches, NUMA
- * nodes) free for later tasks, so it is taken from an island that is already broken. Candidate sets are compared, best first, by
+ * plugin reported, in the spirit of kubelet's {@code GetPreferredAllocation} and the go-gpuallocator
+ * library (docs/gpu-topology.md): the set whose devices are best linked to each other, and among
+ * equally linked sets the one that leaves whole islands (NVLink groups, PCIe switches, NUMA nodes)
+ * free for later tasks, so it is taken from an island that is already broken. Candidate sets are
+ * compared, best first, by
  * <ol>
  *   <li>the sum of their pairwise {@link Link#score() link scores} (NVLink beats PCIe beats the socket interconnect);</li>
  *   <li>the number of NUMA nodes they span (fewer is better; decides on hosts whose links are all alike);</li>

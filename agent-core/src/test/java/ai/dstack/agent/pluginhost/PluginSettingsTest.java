@@ -15,8 +15,8 @@ class PluginSettingsTest {
         assertThat(s.selected()).isEmpty();
         assertThat(s.hostRoot()).isEqualTo(Path.of("/"));
         assertThat(s.toolTimeout()).isEqualTo(Duration.ofMinutes(2));
-        assertThat(s.dcgmExporterPort()).isEqualTo(10997);
-        assertThat(s.dcgmExporterInterval()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(s.values()).containsEntry("dcgm-exporter-http-port", "10997").containsEntry("dcgm-exporter-interval", "5000")
+                .containsEntry("dcgm-address", "");
         assertThat(s.pluginsDir().toString()).endsWith("plugins/target/plugins");
     }
 

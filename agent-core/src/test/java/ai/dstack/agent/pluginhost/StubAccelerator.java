@@ -6,6 +6,7 @@ import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HealthIncident;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
 import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
@@ -76,8 +77,8 @@ public class StubAccelerator implements AcceleratorPlugin {
     }
 
     @Override
-    public List<HealthIncident> health(List<Device> devices, HostContext host) {
-        return List.copyOf(incidents);
+    public HealthReport health(List<Device> devices, HostContext host) {
+        return HealthReport.of(incidents);
     }
 
     @Override

@@ -24,6 +24,7 @@ public final class FakeHost implements HostContext {
     private final Map<String, Deque<ToolResult>> answers = new HashMap<>();
     private final Map<List<String>, ToolResult> exact = new HashMap<>();
     private final Map<String, Duration> settings = new HashMap<>();
+    private final Map<String, String> values = new HashMap<>();
     private final List<List<String>> calls = new ArrayList<>();
 
     public FakeHost(Path root) {
@@ -130,5 +131,44 @@ public final class FakeHost implements HostContext {
     @Override
     public Duration setting(String key, Duration fallback) {
         return settings.getOrDefault(key, fallback);
+    }
+
+    /** As the agent's host: the tool itself, else {@code docker run --rm <dockerArgs> dstackai/<tool>:latest <args>}. */
+    @Override
+    public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
+        List<String> direct = new ArrayList<>();
+        direct.add(tool);
+        direct.addAll(args);
+        ToolResult result = run(direct);
+        if (!result.notFound()) {
+            return result;
+        }
+        List<String> viaDocker = new ArrayList<>(List.of("docker", "run", "--rm"));
+        viaDocker.addAll(dockerArgs);
+        viaDocker.add("dstackai/" + tool + ":latest");
+        viaDocker.addAll(args);
+        return run(viaDocker);
+    }
+
+    /** Starts nothing: long-running helpers are exercised through the agent's real host. */
+    @Override
+    public Process start(List<String> command) throws IOException {
+        calls.add(List.copyOf(command));
+        throw new IOException(command.getFirst() + ": FakeHost starts no processes");
+    }
+
+    /** Sets a configuration value plugins read with {@link #setting(String)}. */
+    public FakeHost set(String name, String value) {
+        values.put(name, value);
+        return this;
+    }
+
+    @Override
+    public String setting(String name) {
+        String value = values.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("no setting " + name);
+        }
+        return value;
     }
 }

@@ -1,4 +1,4 @@
-package ai.dstack.agent.pluginhost;
+package ai.dstack.agent.plugin.nvidia;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
