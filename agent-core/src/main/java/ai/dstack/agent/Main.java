@@ -31,7 +31,6 @@ import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -128,8 +127,7 @@ public final class Main {
 
         Engine engine;
         try {
-            String dockerHost = env.getOrDefault("DOCKER_HOST", "");
-            engine = Engine.connect(dockerHost.isBlank() ? "unix:///var/run/docker.sock" : dockerHost, config.waits().dockerCall());
+            engine = Engine.connect(config.dockerHost(), config.waits().dockerCall());
         } catch (EngineException e) {
             throw new StartupException(e.getMessage());
         }
@@ -206,23 +204,11 @@ public final class Main {
 
     /** Loads the plugins ({@code --plugins-dir}, {@code --plugins}) and finds the host's devices. */
     private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
-        PluginSettings settings;
         try {
-            // The Go shim's --dcgm-* flags belong to whichever plugin reads them.
-            settings = PluginSettings.fromEnv(env).withValues(Map.of(
-                    "dcgm-exporter-http-port", String.valueOf(config.dcgmExporterHttpPort()),
-                    "dcgm-exporter-interval", String.valueOf(config.dcgmExporterIntervalMs()),
-                    "dcgm-address", config.dcgmAddress()));
-        } catch (IllegalArgumentException e) {
+            return PluginRuntime.start(PluginSettings.of(config, env), true);
+        } catch (ConfigException e) {
             throw new StartupException(e.getMessage());
         }
-        if (!config.pluginsDir().isEmpty()) {
-            settings = settings.withPluginsDir(Path.of(config.pluginsDir()));
-        }
-        if (!config.plugins().isEmpty()) {
-            settings = settings.withSelected(config.plugins());
-        }
-        return PluginRuntime.start(settings, true);
     }
 
     /** Host sources of the runner runtimes that task containers mount now. */

@@ -6,6 +6,7 @@ import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
 import ai.dstack.agent.pluginhost.LocalHost;
 import ai.dstack.agent.pluginhost.PluginHost;
 import ai.dstack.agent.pluginhost.PluginHost.LoadedPlugin;
+import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.pluginhost.PluginSettings;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
@@ -76,7 +77,7 @@ public final class HostCommand {
             return 2;
         }
         try (PluginHost plugins = PluginHost.load(settings)) {
-            LocalHost host = LocalHost.of(settings);
+            LocalHost host = PluginRuntime.hostFor(plugins, settings);
             DeviceInventory inventory = new DeviceInventory(plugins.accelerators(), host);
             inventory.refresh();
             List<Vendor> vendors = new ArrayList<>();

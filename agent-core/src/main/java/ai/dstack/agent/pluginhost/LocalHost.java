@@ -10,7 +10,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -20,7 +19,7 @@ import java.util.logging.Logger;
  * The host as plugins see it: reads under {@link PluginSettings#hostRoot()} (default {@code /}), vendor
  * tools found on the {@code PATH} of the agent's environment and killed (with their children) at a
  * timeout, a missing tool run from its {@link #toolImage image}, long-running helpers, the
- * configuration values passed through to plugins, waits tunable through {@code DSTACK_SHIM_<KEY>} (ms).
+ * settings plugins read by name (the core's passed-through flags and the plugins' declared ones).
  */
 public final class LocalHost implements HostContext {
     private static final Logger LOG = Logger.getLogger(LocalHost.class.getName());
@@ -160,25 +159,6 @@ public final class LocalHost implements HostContext {
             throw new IllegalArgumentException("no setting " + name + " in the agent's configuration");
         }
         return value;
-    }
-
-    @Override
-    public Duration setting(String key, Duration fallback) {
-        String name = "DSTACK_SHIM_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
-        String value = env.get(name);
-        if (value == null || value.isBlank()) {
-            return fallback;
-        }
-        try {
-            long ms = Long.parseLong(value.strip());
-            if (ms >= 0) {
-                return Duration.ofMillis(ms);
-            }
-        } catch (NumberFormatException e) {
-            // fall through
-        }
-        LOG.warning(() -> name + "=" + value + " is not a number of milliseconds; using " + fallback.toMillis());
-        return fallback;
     }
 
     private static String read(Path file) throws IOException {

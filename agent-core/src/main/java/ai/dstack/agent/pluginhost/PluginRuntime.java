@@ -1,5 +1,7 @@
 package ai.dstack.agent.pluginhost;
 
+import ai.dstack.agent.config.ConfigException;
+import ai.dstack.agent.config.ShimFlags;
 import ai.dstack.agent.spi.StoragePlugin;
 import ai.dstack.agent.spi.TaskMetrics;
 import java.util.List;
@@ -32,17 +34,40 @@ public final class PluginRuntime implements AutoCloseable {
     }
 
     /**
-     * Loads the plugins, fingerprints the host once and starts polling; with {@code openTaskMetrics},
-     * opens the primary vendor's per-task metrics source (if its plugin has one).
+     * Loads the plugins, reads their declared settings, fingerprints the host once and starts polling;
+     * with {@code openTaskMetrics}, opens the primary vendor's per-task metrics source (if its plugin
+     * has one).
+     *
+     * @throws ConfigException when a plugin setting's value does not parse (the agent does not start)
      */
-    public static PluginRuntime start(PluginSettings settings, boolean openTaskMetrics) {
+    public static PluginRuntime start(PluginSettings settings, boolean openTaskMetrics) throws ConfigException {
         PluginHost plugins = PluginHost.load(settings);
-        LocalHost host = LocalHost.of(settings);
+        LocalHost host;
+        try {
+            host = hostFor(plugins, settings);
+        } catch (ConfigException e) {
+            plugins.close();
+            throw e;
+        }
         DeviceInventory inventory = new DeviceInventory(plugins.accelerators(), host);
         inventory.refresh();
         inventory.startPolling(settings.fingerprintInterval());
         TaskMetrics metrics = openTaskMetrics ? openTaskMetrics(inventory, host) : null;
         return new PluginRuntime(plugins, host, inventory, metrics);
+    }
+
+    /**
+     * The host lent to these plugins: the plugins' declared settings join the configuration table,
+     * read from the same environment with the same checks as the core's.
+     *
+     * @throws ConfigException when a value does not parse or a plugin declares a name already taken
+     */
+    public static LocalHost hostFor(PluginHost plugins, PluginSettings settings) throws ConfigException {
+        try {
+            return LocalHost.of(settings.withValues(ShimFlags.readDeclared(plugins.declaredSettings(), settings.env())));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage());
+        }
     }
 
     private static TaskMetrics openTaskMetrics(DeviceInventory inventory, LocalHost host) {

@@ -44,14 +44,6 @@ class LocalHostTest {
     }
 
     @Test
-    void waitsComeFromDstackShimVariablesInMilliseconds() {
-        LocalHost host = host(Map.of("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "1234", "DSTACK_SHIM_VOLUME_READY_TIMEOUT", "soon"));
-        assertThat(host.setting("volume-attach-timeout", Duration.ofSeconds(30))).isEqualTo(Duration.ofMillis(1234));
-        assertThat(host.setting("volume-ready-timeout", Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
-        assertThat(host.setting("volume-other", Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
-    }
-
-    @Test
     void passedThroughValuesAreReadByNameAndAnUnknownNameIsRefused() {
         LocalHost host = host(Map.of());
         assertThat(host.setting("dcgm-exporter-http-port")).isEqualTo("10997");

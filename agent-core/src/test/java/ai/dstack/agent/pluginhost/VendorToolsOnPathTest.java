@@ -3,6 +3,7 @@ package ai.dstack.agent.pluginhost;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import ai.dstack.agent.config.ConfigException;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
 import ai.dstack.agent.spi.Device;
@@ -45,7 +46,7 @@ class VendorToolsOnPathTest {
         env.put("PATH", tools.dir() + ":/usr/bin:/bin");
         env.put("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString());
         env.put("DSTACK_SHIM_HOST_ROOT", tmp.resolve("root").toString());
-        env.put("DSTACK_SHIM_TOOL_TIMEOUT", "3000");
+        env.put("DSTACK_SHIM_TOOL_TIMEOUT_MS", "3000");
     }
 
     private static Path fixture(String plugin, String file) {
@@ -53,7 +54,15 @@ class VendorToolsOnPathTest {
     }
 
     private PluginRuntime start() {
-        return PluginRuntime.start(PluginSettings.fromEnv(env), false);
+        return start(false);
+    }
+
+    private PluginRuntime start(boolean openTaskMetrics) {
+        try {
+            return PluginRuntime.start(PluginSettings.fromEnv(env), openTaskMetrics);
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Fingerprint vendor(PluginRuntime rt, String vendor) {
@@ -86,7 +95,7 @@ class VendorToolsOnPathTest {
     @Test
     void aHangingToolIsKilledAtTheToolTimeoutWithItsChildren() {
         tree.file("/dev/accel", "");
-        env.put("DSTACK_SHIM_TOOL_TIMEOUT", "300");
+        env.put("DSTACK_SHIM_TOOL_TIMEOUT_MS", "300");
         tools.script("hl-smi", "sleep 27.1828 ; echo never");
         try (PluginRuntime rt = start()) {
             assertThat(vendor(rt, "intel").error()).isEqualTo("hl-smi: timed out");
@@ -186,8 +195,8 @@ class VendorToolsOnPathTest {
                 """.formatted(www));
         env.put("PATH", tools.dir() + ":/usr/bin:/bin");
         env.put("DSTACK_DCGM_EXPORTER_HTTP_PORT", String.valueOf(FreePorts.next()));
-        env.put("DSTACK_DCGM_EXPORTER_INTERVAL", "100");
-        PluginRuntime rt = PluginRuntime.start(PluginSettings.fromEnv(env), true);
+        env.put("DSTACK_DCGM_EXPORTER_INTERVAL_MS", "100");
+        PluginRuntime rt = start(true);
         TaskMetrics metrics = rt.taskMetrics().orElseThrow();
         try {
             Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> scrapes(metrics, "GPU-bbbbbbbb-1111-1111-1111-111111111111"));
@@ -214,7 +223,7 @@ class VendorToolsOnPathTest {
     void withoutDcgmExporterMetricsAreUnavailable() {
         tree.file("/dev/nvidiactl", "");
         tools.printing("nvidia-smi", fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
-        try (PluginRuntime rt = PluginRuntime.start(PluginSettings.fromEnv(env), true)) {
+        try (PluginRuntime rt = start(true)) {
             assertThat(rt.taskMetrics()).isEmpty();
         }
     }

@@ -1,6 +1,7 @@
 package ai.dstack.agent.testing;
 
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.Setting;
 import ai.dstack.agent.spi.ToolResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -23,7 +24,6 @@ public final class FakeHost implements HostContext {
     private final Path root;
     private final Map<String, Deque<ToolResult>> answers = new HashMap<>();
     private final Map<List<String>, ToolResult> exact = new HashMap<>();
-    private final Map<String, Duration> settings = new HashMap<>();
     private final Map<String, String> values = new HashMap<>();
     private final List<List<String>> calls = new ArrayList<>();
 
@@ -94,9 +94,15 @@ public final class FakeHost implements HostContext {
         }
     }
 
-    /** Overrides a plugin wait. */
-    public FakeHost tune(String key, Duration value) {
-        settings.put(key, value);
+    /** Makes the plugin's declared settings readable, at their defaults (as the agent does at start). */
+    public FakeHost declare(List<Setting> declared) {
+        declared.forEach(d -> values.putIfAbsent(d.name(), d.defaultValue()));
+        return this;
+    }
+
+    /** Overrides a millisecond setting, e.g. a plugin wait. */
+    public FakeHost tune(String name, Duration value) {
+        values.put(name, String.valueOf(value.toMillis()));
         return this;
     }
 
@@ -126,11 +132,6 @@ public final class FakeHost implements HostContext {
             return new ToolResult(-1, "", "", true, false);
         }
         return queue.size() > 1 ? queue.poll() : queue.peek();
-    }
-
-    @Override
-    public Duration setting(String key, Duration fallback) {
-        return settings.getOrDefault(key, fallback);
     }
 
     /** As the agent's host: the tool itself, else {@code docker run --rm <dockerArgs> dstackai/<tool>:latest <args>}. */
@@ -167,7 +168,7 @@ public final class FakeHost implements HostContext {
     public String setting(String name) {
         String value = values.get(name);
         if (value == null) {
-            throw new IllegalArgumentException("no setting " + name);
+            throw new IllegalArgumentException("no setting " + name + " (declare the plugin's settings first)");
         }
         return value;
     }

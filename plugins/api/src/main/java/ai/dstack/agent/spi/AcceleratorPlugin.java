@@ -71,4 +71,12 @@ public interface AcceleratorPlugin extends ExtensionPoint {
     default Optional<ContainerEdits> retryAfterStartFailure(List<Device> devices, String engineError, HostContext host) {
         return Optional.empty();
     }
+
+    /**
+     * The settings this plugin reads with {@link HostContext#setting}: the agent reads them from its
+     * environment at start with its own, refuses bad values and lists them in its configuration table.
+     */
+    default List<Setting> settings() {
+        return List.of();
+    }
 }

@@ -44,12 +44,6 @@ public interface HostContext {
     ToolResult run(List<String> command);
 
     /**
-     * A wait the operator may tune, by key (e.g. {@code volume-attach-timeout}): environment variable
-     * {@code DSTACK_SHIM_<KEY>} (upper case, dashes as underscores) in milliseconds, else the fallback.
-     */
-    Duration setting(String key, Duration fallback);
-
-    /**
      * Runs {@code tool args} when the tool is on {@code PATH}, else the tool from its container image
      * (the core picks the image and runs it with {@code docker run --rm <dockerArgs>}, e.g.
      * {@code --device /dev/kfd}); killed after the operator's tool timeout either way.
@@ -65,11 +59,18 @@ public interface HostContext {
     Process start(List<String> command) throws IOException;
 
     /**
-     * A setting's value by its name in the agent's configuration table, e.g.
-     * {@code dcgm-exporter-http-port}: a core flag passed through to plugins, as the operator set it or
-     * its default.
+     * A setting's value by its name in the agent's configuration table, as the operator set it or its
+     * default: one the plugin declared ({@link AcceleratorPlugin#settings()},
+     * {@link StoragePlugin#settings()}) or a core flag passed through to plugins (the Go shim's
+     * {@code dcgm-exporter-http-port}, {@code dcgm-exporter-interval-ms}, {@code dcgm-address}).
+     * The agent validated it at start.
      *
      * @throws IllegalArgumentException for a name the table does not have
      */
     String setting(String name);
+
+    /** A {@link Setting.Kind#MILLIS} setting as a duration. */
+    default Duration millis(String name) {
+        return Duration.ofMillis(Long.parseLong(setting(name)));
+    }
 }

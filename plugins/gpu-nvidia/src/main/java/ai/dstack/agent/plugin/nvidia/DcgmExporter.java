@@ -22,7 +22,8 @@ import java.util.logging.Logger;
  * NVIDIA's {@code dcgm-exporter}, started by the plugin on a host whose primary vendor is NVIDIA
  * (docs/shim.md §5.7), and the per-task view of its scrape that the agent serves on
  * {@code GET /metrics/tasks/{id}} (docs/shim.md §2.14). Port and collect interval are the agent's Go-compatible
- * {@code --dcgm-exporter-http-port} and {@code --dcgm-exporter-interval} settings; the scrape is cached
+ * {@code --dcgm-exporter-http-port} and {@code --dcgm-exporter-interval} settings (the latter read
+ * as {@code dcgm-exporter-interval-ms}); the scrape is cached
  * for one interval. Stopped with SIGTERM on {@link #close()}.
  */
 final class DcgmExporter implements TaskMetrics {
@@ -50,7 +51,7 @@ final class DcgmExporter implements TaskMetrics {
         }
         try {
             int port = Integer.parseInt(host.setting("dcgm-exporter-http-port"));
-            Duration interval = Duration.ofMillis(Long.parseLong(host.setting("dcgm-exporter-interval")));
+            Duration interval = host.millis("dcgm-exporter-interval-ms");
             Path counters = Files.createTempFile("dstack-dcgm-counters-", ".csv");
             Files.writeString(counters, DcgmCounters.CSV);
             counters.toFile().deleteOnExit();
