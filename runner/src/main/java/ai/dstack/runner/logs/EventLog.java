@@ -10,21 +10,46 @@ import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 
 /**
- * An append-only history of timestamped byte messages kept in a file; memory holds only a
- * 16-byte index entry per event, so a chatty job does not grow the heap.
+ * An append-only history of timestamped byte messages kept in a file; memory holds only an
+ * index entry per event, so a chatty job does not grow the heap. An event is either stored in
+ * this log's own file or, to keep one copy of the job's output on disk, a reference to a range
+ * of another log's file (the raw terminal stream) whose plain lines render to those bytes with
+ * every CR dropped (see {@link PlainLines}).
  * Appends are serialised by the caller ({@link LogBook}); reads may run concurrently.
  */
 public final class EventLog implements AutoCloseable {
     private final FileChannel file;
+    private final EventLog source;
     private long[] timestamps = new long[1024];
-    private long[] offsets = new long[1025];
+    /** Start of each event in this file, or in {@link #source} for a reference. */
+    private long[] starts = new long[1024];
+    /** Bytes each event occupies where it is stored (for a reference: raw bytes in the source). */
+    private int[] stored = new int[1024];
+    /** Length of each event's message; smaller than {@code stored} for a reference with CRs. */
+    private int[] lengths = new int[1024];
+    /** Bit set: which events are references. */
+    private long[] refs = new long[16];
+    private long end;
     private volatile int size;
 
+    /** A log of its own in {@code path}, truncated. */
     public EventLog(Path path) {
+        this(path, false, null);
+    }
+
+    /**
+     * @param append keep what {@code path} holds and add after it (the raw {@code job.log})
+     * @param source where references point, or null when this log holds no references
+     */
+    public EventLog(Path path, boolean append, EventLog source) {
+        this.source = source;
         try {
-            Files.createDirectories(path.getParent());
-            file = FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            Files.createDirectories(path.toAbsolutePath().getParent());
+            file = append
+                    ? FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                            StandardOpenOption.READ, StandardOpenOption.WRITE);
+            end = file.size();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -34,15 +59,11 @@ public final class EventLog implements AutoCloseable {
     public record Event(long timestamp, byte[] message) {
     }
 
-    void append(long timestamp, byte[] message) {
-        int n = size;
-        if (n == timestamps.length) {
-            timestamps = Arrays.copyOf(timestamps, n * 2);
-            offsets = Arrays.copyOf(offsets, n * 2 + 1);
-        }
-        long start = offsets[n];
+    /** Stores {@code bytes[offset, offset+length)} as one event; returns where it starts in the file. */
+    long append(long timestamp, byte[] bytes, int offset, int length) {
+        long start = end;
         try {
-            ByteBuffer buffer = ByteBuffer.wrap(message);
+            ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, length);
             long pos = start;
             while (buffer.hasRemaining()) {
                 pos += file.write(buffer, pos);
@@ -50,8 +71,39 @@ public final class EventLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+        end = start + length;
+        index(timestamp, start, length, length, false);
+        return start;
+    }
+
+    void append(long timestamp, byte[] message) {
+        append(timestamp, message, 0, message.length);
+    }
+
+    /** Stores a reference to {@code rawLength} plain bytes of the source at {@code start}, {@code length} once rendered. */
+    void appendReference(long timestamp, long start, int rawLength, int length) {
+        if (source == null) {
+            throw new IllegalStateException("this log holds no references");
+        }
+        index(timestamp, start, rawLength, length, true);
+    }
+
+    private void index(long timestamp, long start, int storedLength, int length, boolean reference) {
+        int n = size;
+        if (n == timestamps.length) {
+            timestamps = Arrays.copyOf(timestamps, n * 2);
+            starts = Arrays.copyOf(starts, n * 2);
+            stored = Arrays.copyOf(stored, n * 2);
+            lengths = Arrays.copyOf(lengths, n * 2);
+            refs = Arrays.copyOf(refs, n * 2 / 64 + 1);
+        }
         timestamps[n] = timestamp;
-        offsets[n + 1] = start + message.length;
+        starts[n] = start;
+        stored[n] = storedLength;
+        lengths[n] = length;
+        if (reference) {
+            refs[n >>> 6] |= 1L << n;
+        }
         size = n + 1;
         synchronized (this) {
             notifyAll();
@@ -83,15 +135,34 @@ public final class EventLog implements AutoCloseable {
         return timestamps[index];
     }
 
+    /** Length of the event's message. */
     public int length(int index) {
-        long[] off = offsets;
-        return (int) (off[index + 1] - off[index]);
+        return lengths[index];
     }
 
     public Event read(int index) {
-        long[] off = offsets;
-        long start = off[index];
-        byte[] bytes = new byte[(int) (off[index + 1] - start)];
+        long start = starts[index];
+        int length = stored[index];
+        if ((refs[index >>> 6] & (1L << index)) == 0) {
+            return new Event(timestamps[index], readRaw(start, length));
+        }
+        byte[] raw = source.readRaw(start, length);
+        byte[] message = new byte[lengths[index]];
+        int n = 0;
+        for (byte b : raw) {
+            if (b != '\r') {
+                message[n++] = b;
+            }
+        }
+        if (n != message.length) {
+            throw new IllegalStateException("terminal file changed under a job-log reference");
+        }
+        return new Event(timestamps[index], message);
+    }
+
+    /** {@code length} bytes of this log's file from {@code start}. */
+    byte[] readRaw(long start, int length) {
+        byte[] bytes = new byte[length];
         ByteBuffer buffer = ByteBuffer.wrap(bytes);
         try {
             while (buffer.hasRemaining()) {
@@ -102,7 +173,7 @@ public final class EventLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return new Event(timestamps[index], bytes);
+        return bytes;
     }
 
     /** Waits up to {@code millis} for the size to exceed {@code known}. */

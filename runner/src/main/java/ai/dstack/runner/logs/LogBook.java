@@ -11,7 +11,8 @@ import java.util.function.LongSupplier;
  * The runner's histories: job states, rendered job logs, runner logs and the raw terminal stream
  * for websockets, all stamped by one generator. A timestamp is issued and its event stored in the
  * same critical section, so a pull that answers {@code last_updated = C} has seen every event
- * with a timestamp ≤ C.
+ * with a timestamp ≤ C. The raw terminal stream is {@code job.log} itself, and job-log events of
+ * plain lines are references into it, so the job's output is on disk about once.
  */
 public final class LogBook implements AutoCloseable {
     private final Timestamps timestamps = new Timestamps();
@@ -24,10 +25,16 @@ public final class LogBook implements AutoCloseable {
     private boolean finished;
     private volatile boolean shuttingDown;
 
+    /** Histories in {@code dir}, the raw terminal stream in {@code dir/terminal.events}. */
     public LogBook(Path dir) {
-        jobLogs = new EventLog(dir.resolve("job_logs.events"));
+        this(dir, dir.resolve("terminal.events"));
+    }
+
+    /** Histories in {@code dir}; the raw terminal stream appended to {@code terminalFile} ({@code job.log}). */
+    public LogBook(Path dir, Path terminalFile) {
+        terminal = new EventLog(terminalFile, true, null);
+        jobLogs = new EventLog(dir.resolve("job_logs.events"), false, terminal);
         runnerLogs = new EventLog(dir.resolve("runner_logs.events"));
-        terminal = new EventLog(dir.resolve("terminal.events"));
     }
 
     /** One page of the histories, as {@code /api/pull} returns it. */
@@ -43,8 +50,14 @@ public final class LogBook implements AutoCloseable {
         runnerLogs.append(timestamps.next(), message);
     }
 
-    public synchronized void appendTerminal(byte[] message) {
-        terminal.append(timestamps.next(), message);
+    /** One block of raw terminal output; returns where it starts in the terminal file. */
+    public synchronized long appendTerminal(byte[] bytes, int length) {
+        return terminal.append(timestamps.next(), bytes, 0, length);
+    }
+
+    /** A job-log event made of {@code rawLength} plain terminal bytes at {@code start}, {@code length} once rendered. */
+    public synchronized void appendJobLogReference(long start, int rawLength, int length) {
+        jobLogs.appendReference(timestamps.next(), start, rawLength, length);
     }
 
     /** Records a state event with the next timestamp. */
