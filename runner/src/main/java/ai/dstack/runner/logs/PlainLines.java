@@ -70,6 +70,22 @@ final class PlainLines {
         int lineCrs = lastWasCr ? 1 : 0;
         for (; i < to; i++) {
             int b = bytes[i] & 0xFF;
+            if (b > 0x20 && b < 0x7F && pending == 0 && !lastWasCr) {
+                // the common case, a run of visible ASCII, in a loop of its own
+                int j = i + 1;
+                while (j < to && bytes[j] > 0x20 && bytes[j] < 0x7F) { // negative (≥ 0x80) bytes end it too
+                    j++;
+                }
+                int room = MAX_LINE - 1 - lineLength;
+                lastWasSpace = false;
+                if (j - i > room) {
+                    i += room;
+                    break;
+                }
+                lineLength += j - i;
+                i = j - 1;
+                continue;
+            }
             if (pending > 0) {
                 if (b < low || b > high) {
                     break;
