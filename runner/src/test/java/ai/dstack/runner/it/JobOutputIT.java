@@ -51,6 +51,17 @@ class JobOutputIT {
         return out.toString();
     }
 
+    /** Submits and runs a shell job without a log quota. */
+    private static RunnerClient run(RunnerContainer c, String script) {
+        RunnerClient api = new RunnerClient(c.baseUrl());
+        api.awaitHealthy();
+        Map<String, Object> body = RunnerClient.shellJob(script);
+        body.put("log_quota_hour", null);
+        api.submit(body);
+        api.post("/api/run");
+        return api;
+    }
+
     /** The server's loop: timestamp = previous last_updated, until a page ends in a terminal state. */
     private static String pullUntilTerminal(RunnerClient api, List<String> states) {
         ByteArrayOutputStream logs = new ByteArrayOutputStream();
@@ -77,12 +88,7 @@ class JobOutputIT {
     void numberedLinesWrittenAtFullSpeedArriveOnceAndInOrderByTheTerminalState() {
         int lines = 60_000;
         try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, ENV)) {
-            RunnerClient api = new RunnerClient(c.baseUrl());
-            api.awaitHealthy();
-            Map<String, Object> body = RunnerClient.shellJob(job(lines));
-            body.put("log_quota_hour", null);
-            api.submit(body);
-            api.post("/api/run");
+            RunnerClient api = run(c, job(lines));
             List<String> states = new ArrayList<>();
             String logs = pullUntilTerminal(api, states);
             assertThat(states).containsExactly("running", "done");
@@ -95,13 +101,8 @@ class JobOutputIT {
     void theJobsOutputIsKeptOnDiskAboutOnce() {
         int lines = 20_000;
         try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, ENV)) {
-            RunnerClient api = new RunnerClient(c.baseUrl());
-            api.awaitHealthy();
-            Map<String, Object> body = RunnerClient.shellJob("awk 'BEGIN { for (i = 1; i <= " + lines
+            RunnerClient api = run(c, "awk 'BEGIN { for (i = 1; i <= " + lines
                     + "; i++) printf \"%09d " + PAD + "\\n\", i }'");
-            body.put("log_quota_hour", null);
-            api.submit(body);
-            api.post("/api/run");
             pullUntilTerminal(api, new ArrayList<>());
             long output = lines * (9 + 1 + PAD.length() + 2L); // the pty turns LF into CR LF
             long jobLog = Long.parseLong(c.exec("wc -c < /tmp/runner/job.log").trim());
