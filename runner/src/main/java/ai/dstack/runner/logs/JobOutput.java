@@ -5,7 +5,7 @@ import java.util.List;
 /**
  * Where the job's terminal output goes. Each block read from the pty is appended once, raw, to
  * {@code job.log}, which is also the websocket stream's store (docs/runner.md §6.7). For the
- * rendered job logs (§6.5), runs of plain lines ({@link PlainLines}) skip the renderer and are
+ * rendered job logs (docs/runner.md §6.5), runs of plain lines ({@link PlainLines}) skip the renderer and are
  * stored as references into {@code job.log}; everything else goes through the
  * {@link TerminalRenderer}, and a plain run is handed back to it when a non-plain byte follows,
  * so cursor moves still reach the lines above. Rendered lines are held back briefly (500 ms
