@@ -10,7 +10,7 @@ import java.util.List;
  * {@link TerminalRenderer}, and a plain run is handed back to it when a non-plain byte follows,
  * so cursor moves still reach the lines above. Rendered lines are held back briefly (500 ms
  * after the last cursor movement, at most 3 s, or until 32 KiB are complete) so that progress
- * bars collapse before they are stored; the quota counts rendered bytes (§6.6).
+ * bars collapse before they are stored; the quota counts rendered bytes (docs/runner.md §6.6).
  */
 public final class JobOutput {
     private static final long QUIET_MS = 500;

@@ -13,7 +13,7 @@ import java.util.List;
  * CR-LF pair or a UTF-8 sequence. Not thread-safe.
  */
 final class PlainLines {
-    /** Longest plain line; longer ones go through the renderer, which cuts them (§6.5). */
+    /** Longest plain line; longer ones go through the renderer, which cuts them (docs/runner.md §6.5). */
     static final int MAX_LINE = 8 * 1024;
 
     /** Plain bytes at {@code start} in the raw stream that render to {@code length} bytes. */
