@@ -21,15 +21,15 @@ public final class EventLog implements AutoCloseable {
     private final FileChannel file;
     private final EventLog source;
     private long[] timestamps = new long[1024];
-    /** Start of each event in this file, or in {@link #source} for a reference. */
-    private long[] starts = new long[1024];
-    /** Bytes each event occupies where it is stored (for a reference: raw bytes in the source). */
-    private int[] stored = new int[1024];
-    /** Length of each event's message; smaller than {@code stored} for a reference with CRs. */
-    private int[] lengths = new int[1024];
-    /** Bit set: which events are references. */
-    private long[] refs = new long[16];
-    private long end;
+    /** Event i occupies [offsets[i], offsets[i+1]) of this file (nothing for a reference). */
+    private long[] offsets = new long[1025];
+    /**
+     * Only in a log with a source: where reference i starts there, its raw length (0: not a
+     * reference) and its message length (the raw length less its CRs).
+     */
+    private long[] refStarts;
+    private int[] refRawLengths;
+    private int[] refLengths;
     private volatile int size;
 
     /** A log of its own in {@code path}, truncated. */
@@ -43,13 +43,18 @@ public final class EventLog implements AutoCloseable {
      */
     public EventLog(Path path, boolean append, EventLog source) {
         this.source = source;
+        if (source != null) {
+            refStarts = new long[1024];
+            refRawLengths = new int[1024];
+            refLengths = new int[1024];
+        }
         try {
             Files.createDirectories(path.toAbsolutePath().getParent());
             file = append
                     ? FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                             StandardOpenOption.READ, StandardOpenOption.WRITE);
-            end = file.size();
+            offsets[0] = file.size();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -61,7 +66,8 @@ public final class EventLog implements AutoCloseable {
 
     /** Stores {@code bytes[offset, offset+length)} as one event; returns where it starts in the file. */
     long append(long timestamp, byte[] bytes, int offset, int length) {
-        long start = end;
+        int n = grow();
+        long start = offsets[n];
         try {
             ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, length);
             long pos = start;
@@ -71,8 +77,9 @@ public final class EventLog implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        end = start + length;
-        index(timestamp, start, length, length, false);
+        timestamps[n] = timestamp;
+        offsets[n + 1] = start + length;
+        published(n);
         return start;
     }
 
@@ -82,28 +89,34 @@ public final class EventLog implements AutoCloseable {
 
     /** Stores a reference to {@code rawLength} plain bytes of the source at {@code start}, {@code length} once rendered. */
     void appendReference(long timestamp, long start, int rawLength, int length) {
-        if (source == null) {
-            throw new IllegalStateException("this log holds no references");
+        if (source == null || rawLength <= 0) {
+            throw new IllegalStateException("this log holds no references, or the range is empty");
         }
-        index(timestamp, start, rawLength, length, true);
+        int n = grow();
+        timestamps[n] = timestamp;
+        offsets[n + 1] = offsets[n];
+        refStarts[n] = start;
+        refRawLengths[n] = rawLength;
+        refLengths[n] = length;
+        published(n);
     }
 
-    private void index(long timestamp, long start, int storedLength, int length, boolean reference) {
+    /** Makes room for one more event; returns its index. */
+    private int grow() {
         int n = size;
         if (n == timestamps.length) {
             timestamps = Arrays.copyOf(timestamps, n * 2);
-            starts = Arrays.copyOf(starts, n * 2);
-            stored = Arrays.copyOf(stored, n * 2);
-            lengths = Arrays.copyOf(lengths, n * 2);
-            refs = Arrays.copyOf(refs, n * 2 / 64 + 1);
+            offsets = Arrays.copyOf(offsets, n * 2 + 1);
+            if (source != null) {
+                refStarts = Arrays.copyOf(refStarts, n * 2);
+                refRawLengths = Arrays.copyOf(refRawLengths, n * 2);
+                refLengths = Arrays.copyOf(refLengths, n * 2);
+            }
         }
-        timestamps[n] = timestamp;
-        starts[n] = start;
-        stored[n] = storedLength;
-        lengths[n] = length;
-        if (reference) {
-            refs[n >>> 6] |= 1L << n;
-        }
+        return n;
+    }
+
+    private void published(int n) {
         size = n + 1;
         synchronized (this) {
             notifyAll();
@@ -137,17 +150,24 @@ public final class EventLog implements AutoCloseable {
 
     /** Length of the event's message. */
     public int length(int index) {
-        return lengths[index];
+        if (isReference(index)) {
+            return refLengths[index];
+        }
+        long[] off = offsets;
+        return (int) (off[index + 1] - off[index]);
+    }
+
+    private boolean isReference(int index) {
+        return source != null && refRawLengths[index] > 0;
     }
 
     public Event read(int index) {
-        long start = starts[index];
-        int length = stored[index];
-        if ((refs[index >>> 6] & (1L << index)) == 0) {
-            return new Event(timestamps[index], readRaw(start, length));
+        if (!isReference(index)) {
+            long[] off = offsets;
+            return new Event(timestamps[index], readRaw(off[index], (int) (off[index + 1] - off[index])));
         }
-        byte[] raw = source.readRaw(start, length);
-        byte[] message = new byte[lengths[index]];
+        byte[] raw = source.readRaw(refStarts[index], refRawLengths[index]);
+        byte[] message = new byte[refLengths[index]];
         int n = 0;
         for (byte b : raw) {
             if (b != '\r') {

@@ -120,12 +120,12 @@ class JobOutputTest {
         for (byte[] input : inputs) {
             String expected = rendered(input);
             String name = new String(input, 0, Math.min(20, input.length), StandardCharsets.UTF_8);
-            for (int cut = 0; cut <= Math.min(input.length, 300); cut++) {
+            for (int cut = 0; cut <= Math.min(input.length, 120); cut++) {
                 try (LogBook book = new LogBook(dir.resolve("one-cut-" + round++))) {
                     assertThat(throughJobOutput(book, input, List.of(cut))).as("%s… cut at %d", name, cut).isEqualTo(expected);
                 }
             }
-            for (int n = 0; n < 30; n++) {
+            for (int n = 0; n < 20; n++) {
                 List<Integer> cuts = new ArrayList<>();
                 for (int at = random.nextInt(7) + 1; at < input.length; at += random.nextInt(9) + 1) {
                     cuts.add(at);
