@@ -30,6 +30,9 @@ public final class EventLog implements AutoCloseable {
     private long[] refStarts;
     private int[] refRawLengths;
     private int[] refLengths;
+    /** Whether event {@code size} is open: written, growing, not yet visible to readers. */
+    private boolean open;
+    private long openedAt;
     private volatile int size;
 
     /** A log of its own in {@code path}, truncated. */
@@ -66,17 +69,10 @@ public final class EventLog implements AutoCloseable {
 
     /** Stores {@code bytes[offset, offset+length)} as one event; returns where it starts in the file. */
     long append(long timestamp, byte[] bytes, int offset, int length) {
+        seal();
         int n = grow();
         long start = offsets[n];
-        try {
-            ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, length);
-            long pos = start;
-            while (buffer.hasRemaining()) {
-                pos += file.write(buffer, pos);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        write(bytes, offset, length, start);
         timestamps[n] = timestamp;
         offsets[n + 1] = start + length;
         published(n);
@@ -87,11 +83,44 @@ public final class EventLog implements AutoCloseable {
         append(timestamp, message, 0, message.length);
     }
 
+    /**
+     * Stores {@code bytes[offset, offset+length)} at the end of the open event, which readers see
+     * once it is sealed: by {@link #seal}, or by this call when the open event is {@code maxAgeMs}
+     * old or would exceed {@code maxBytes}. Returns where the bytes start in the file. Small pty
+     * reads thus become few large events (few index entries, few websocket frames).
+     */
+    long appendJoined(long timestamp, byte[] bytes, int offset, int length, long now, long maxAgeMs, int maxBytes) {
+        if (open && (now - openedAt >= maxAgeMs || offsets[size + 1] - offsets[size] + length > maxBytes)) {
+            seal();
+        }
+        int n = size;
+        if (!open) {
+            n = grow();
+            timestamps[n] = timestamp;
+            offsets[n + 1] = offsets[n];
+            open = true;
+            openedAt = now;
+        }
+        long start = offsets[n + 1];
+        write(bytes, offset, length, start);
+        offsets[n + 1] = start + length;
+        return start;
+    }
+
+    /** Makes the open event, if any, visible to readers. */
+    void seal() {
+        if (open) {
+            open = false;
+            published(size);
+        }
+    }
+
     /** Stores a reference to {@code rawLength} plain bytes of the source at {@code start}, {@code length} once rendered. */
     void appendReference(long timestamp, long start, int rawLength, int length) {
         if (source == null || rawLength <= 0) {
             throw new IllegalStateException("this log holds no references, or the range is empty");
         }
+        seal();
         int n = grow();
         timestamps[n] = timestamp;
         offsets[n + 1] = offsets[n];
@@ -99,6 +128,18 @@ public final class EventLog implements AutoCloseable {
         refRawLengths[n] = rawLength;
         refLengths[n] = length;
         published(n);
+    }
+
+    private void write(byte[] bytes, int offset, int length, long position) {
+        try {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes, offset, length);
+            long pos = position;
+            while (buffer.hasRemaining()) {
+                pos += file.write(buffer, pos);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** Makes room for one more event; returns its index. */

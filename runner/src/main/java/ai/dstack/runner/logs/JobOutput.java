@@ -73,6 +73,7 @@ public final class JobOutput {
 
     /** Called periodically: flushes completed lines when they are due. */
     public synchronized void tick() {
+        book.sealTerminal();
         long now = System.currentTimeMillis();
         if (now - lastCursorMove >= QUIET_MS || now - lastFlush >= MAX_HOLD_MS) {
             emit(renderer.flushCompleted(), now);
@@ -82,6 +83,7 @@ public final class JobOutput {
 
     /** End of output: everything left, including an unfinished line. */
     public synchronized void finish() {
+        book.sealTerminal();
         long now = System.currentTimeMillis();
         emit(renderer.flushCompleted(), now);
         emitPlain(plain.takeLines(), now);

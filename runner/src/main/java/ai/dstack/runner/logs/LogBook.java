@@ -15,6 +15,9 @@ import java.util.function.LongSupplier;
  * plain lines are references into it, so the job's output is on disk about once.
  */
 public final class LogBook implements AutoCloseable {
+    /** Longest a terminal event stays open (the job's output ticker seals it sooner, every 100 ms). */
+    static final long TERMINAL_JOIN_MS = 100;
+    static final int TERMINAL_JOIN_BYTES = 64 * 1024;
     private final Timestamps timestamps = new Timestamps();
     private final EventLog jobLogs;
     private final EventLog runnerLogs;
@@ -50,9 +53,19 @@ public final class LogBook implements AutoCloseable {
         runnerLogs.append(timestamps.next(), message);
     }
 
-    /** One block of raw terminal output; returns where it starts in the terminal file. */
+    /**
+     * One block of raw terminal output; returns where it starts in the terminal file. Blocks join
+     * one websocket event until it is {@link #TERMINAL_JOIN_MS} old or {@link #TERMINAL_JOIN_BYTES}
+     * long, or {@link #sealTerminal} is called.
+     */
     public synchronized long appendTerminal(byte[] bytes, int length) {
-        return terminal.append(timestamps.next(), bytes, 0, length);
+        return terminal.appendJoined(timestamps.next(), bytes, 0, length, System.currentTimeMillis(),
+                TERMINAL_JOIN_MS, TERMINAL_JOIN_BYTES);
+    }
+
+    /** Makes the terminal output appended so far visible to {@code /logs_ws}. */
+    public synchronized void sealTerminal() {
+        terminal.seal();
     }
 
     /** A job-log event made of {@code rawLength} plain terminal bytes at {@code start}, {@code length} once rendered. */
@@ -76,6 +89,7 @@ public final class LogBook implements AutoCloseable {
 
     /** The lifecycle started draining: websocket streams close once they delivered everything. */
     public void markShuttingDown() {
+        sealTerminal();
         shuttingDown = true;
         terminal.wakeAll();
     }
