@@ -4,8 +4,9 @@
 # line-buffered like a training loop's print) and times itself; the floor is the same command
 # through a bare pty to /dev/null (`script -qc CMD /dev/null >/dev/null`) in the same image.
 # Logs are pulled as the server does (timestamp = previous last_updated, until the terminal
-# state) while the job runs; every numbered line must come back once and in order. Disk: bytes
-# the runner keeps (job.log + history/) per byte of job output. Medians (min–max) of RUNS (3).
+# state) while the job runs; every numbered line must come back once and in order. Also the CPU
+# the runner spent (host /proc) beside what `script` spent reading the bare pty. Disk: bytes the
+# runner keeps (job.log + history/) per byte of job output. Medians (min–max) of RUNS (3).
 set -euo pipefail
 source "$(dirname "$0")/../bin/lib/common.sh"
 find_jdk
@@ -52,11 +53,60 @@ def http(method, url, body=None, ctype="application/json", timeout=60):
 def shim(method, path, doc=None):
     return http(method, f"http://127.0.0.1:{shim_port}{path}", None if doc is None else json.dumps(doc).encode())
 
+def secs(t):  # "1m2.345s" as printed by the shell's `times`
+    m, rest = t.rstrip("s").split("m")
+    return int(m) * 60 + float(rest)
+
 def floor_ms(lines):
-    cmd = f"{WRITE_GEN}s=$(date +%s%N); script -qc '{GEN}{lines}' /dev/null >/dev/null; e=$(date +%s%N); echo $(( (e - s) / 1000000 ))"
+    """Wall ms of the job through a bare pty, and the CPU ms of `script` itself (its children's
+    CPU, perl's included, minus what the inner shell reports for itself and perl)."""
+    cmd = (f"{WRITE_GEN}s=$(date +%s%N); script -qc '{GEN}{lines}; times > /tmp/inner' /dev/null >/dev/null; "
+           f"e=$(date +%s%N); echo $(( (e - s) / 1000000 )); times; cat /tmp/inner")
     out = subprocess.run(["docker", "run", "--rm", "--label", "ai.dstack.agent.test=true", image, "sh", "-c", cmd],
-                         check=True, capture_output=True, text=True).stdout
-    return int(out.split()[-1])
+                         check=True, capture_output=True, text=True).stdout.split("\n")
+    cpu = lambda line: sum(secs(t) for t in line.split())
+    return int(out[0]), 1000 * (cpu(out[2]) - cpu(out[3]) - cpu(out[4]))
+
+class RunnerCpu(threading.Thread):
+    """Samples the runner JVM's user+system CPU (host /proc) until stopped; the runner exits
+    after the final pull, so the last sample counts."""
+    def __init__(self, container):
+        super().__init__(daemon=True)
+        cid = subprocess.run(["docker", "inspect", "-f", "{{.Id}}", container], check=True, capture_output=True,
+                             text=True).stdout.strip()
+        self.pid = None
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if not f.read().startswith(b"/opt/dstack-runner/glibc/ld-linux"):
+                        continue
+                with open(f"/proc/{pid}/cgroup") as f:
+                    if cid in f.read():
+                        self.pid = pid
+            except OSError:
+                pass
+        self.first = self.last = self.sample()
+        self.stopped = False
+
+    def sample(self):
+        try:
+            with open(f"/proc/{self.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+        except (OSError, TypeError):
+            return None
+
+    def run(self):
+        while not self.stopped:
+            value = self.sample()
+            if value is not None:
+                self.last = value
+            time.sleep(0.05)
+
+    def ms(self):
+        self.stopped = True
+        self.join()
+        return self.last - self.first
 
 def submit_body(script):
     repo = {"repo_type": "virtual"}
@@ -92,6 +142,8 @@ def job_run(lines, n):
             time.sleep(0.05)
     script = f"{WRITE_GEN}s=$(date +%s%N); {GEN}{lines}; e=$(date +%s%N); echo BENCH_MS $(( (e - s) / 1000000 ))"
     http("POST", base + "/api/submit", json.dumps(submit_body(script)).encode())
+    cpu = RunnerCpu(task["container_name"])
+    cpu.start()
     http("POST", base + "/api/run", b"")
     # the server's pull loop: timestamp = previous last_updated, stop at the terminal state
     ts, buf, states, pulls = 0, bytearray(), [], 0
@@ -117,6 +169,7 @@ def job_run(lines, n):
         elif line.startswith("BENCH_MS "):
             job_ms = int(line.split()[1])
     got = expect - 1
+    runner_cpu = cpu.ms()
     runner_dir = os.path.join(home, "runners", task["container_name"])
     kept = 0
     for root, _, files in os.walk(runner_dir):
@@ -127,7 +180,7 @@ def job_run(lines, n):
     shim("POST", f"/api/tasks/{task_id}/remove")
     if states[-1] != "done" or job_ms is None or bad or got != lines:
         raise SystemExit(f"lines back {got}/{lines}, {bad} out of order, states {states}, job_ms {job_ms}")
-    return job_ms, kept / (lines * LINE), pulls
+    return job_ms, kept / (lines * LINE), runner_cpu
 
 def fmt(xs, unit="", digits=0):
     f = lambda x: f"{x:.{digits}f}"
@@ -135,15 +188,21 @@ def fmt(xs, unit="", digits=0):
 
 for mib in sizes:
     lines = mib * 1024 * 1024 // LINE
-    floors, jobs, disks = [], [], []
+    floors, floor_cpus, jobs, disks, cpus = [], [], [], [], []
     for n in range(runs):
-        floors.append(floor_ms(lines))
-        ms, disk, pulls = job_run(lines, f"{mib}-{n}")
+        wall, script_cpu = floor_ms(lines)
+        floors.append(wall)
+        floor_cpus.append(script_cpu)
+        ms, disk, runner_cpu = job_run(lines, f"{mib}-{n}")
         jobs.append(ms)
         disks.append(disk)
+        cpus.append(runner_cpu)
     ratios = [j / f for j, f in zip(jobs, floors)]
     print(f"job output {mib:>3} MiB of 128-byte lines: job {fmt(jobs, ' ms')} | floor (script -qc … /dev/null) "
           f"{fmt(floors, ' ms')} | ratio {fmt(ratios, '×', 2)} (target ≤ 1.5×) | {lines} lines back in order, 0 lost")
+    print(f"  CPU for the same bytes: runner (pty read, job.log, job logs, serving the pulls) {fmt(cpus, ' ms')} | "
+          f"floor: script reading the bare pty {fmt(floor_cpus, ' ms')} (the wall ratio above is the target; "
+          f"CPU is what a loaded machine cannot hide)")
     print(f"runner disk per byte of job output ({mib} MiB, job.log + history/): {fmt(disks, '', 2)} (target ≤ 1.5)")
     sys.stdout.flush()
 PY
