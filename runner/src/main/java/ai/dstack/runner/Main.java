@@ -128,7 +128,7 @@ public final class Main {
         }
         Path runtimeHome = System.getProperty("dstack.runner.home") == null ? null
                 : Path.of(System.getProperty("dstack.runner.home"));
-        try (LogBook book = new LogBook(tempDir.resolve("history"))) {
+        try (LogBook book = new LogBook(tempDir.resolve("history"), tempDir.resolve("job.log"))) {
             book.noConnectionsSource(hooks.ssh()::noConnectionsSecs);
             JobContext ctx = new JobContext(tempDir, dstackDir, Path.of("/etc/profile"), runtimeHome, Map.copyOf(env),
                     Path.of("").toAbsolutePath(), JobIdentity.root(home), book, log, hooks, settings);

@@ -7,11 +7,9 @@ import ai.dstack.runner.logs.LogQuota;
 import ai.dstack.runner.logs.RunnerLog;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
@@ -102,41 +100,31 @@ final class JobRun implements Runnable {
     }
 
     private void execute() throws Exception {
-        OutputStream rawLog;
+        // job.log is the LogBook's terminal file, opened when the runner starts
+        if (!user.home().equals("/")) {
+            ctx.hooks().home().provision(sub, user, jobLog::warn);
+        }
+        Submission.SshKey key = sub.jobSpecOrEmpty().sshKey();
+        if (key != null && key.publicKey() != null
+                && Submission.orEmpty(sub.clusterInfoOrEmpty().jobIps()).size() >= 2) {
+            ctx.hooks().ssh().authorize(key.publicKey()); // multi-node: nodes log into each other
+        }
+        Path repoDir;
         try {
-            rawLog = Files.newOutputStream(ctx.tempDir().resolve("job.log"), StandardOpenOption.CREATE,
-                    StandardOpenOption.APPEND);
-        } catch (IOException e) {
-            jobLog.error("cannot open job.log: " + e.getMessage());
-            record("failed", "executor_error", "Cannot open job.log (" + e.getMessage() + ")", null);
+            repoDir = setUpRepo();
+            setUpArchives();
+        } catch (Failure f) {
+            jobLog.error(f.getMessage());
+            record("failed", f.reason, f.getMessage(), null);
             return;
         }
-        try (rawLog) {
-            if (!user.home().equals("/")) {
-                ctx.hooks().home().provision(sub, user, jobLog::warn);
-            }
-            Submission.SshKey key = sub.jobSpecOrEmpty().sshKey();
-            if (key != null && key.publicKey() != null
-                    && Submission.orEmpty(sub.clusterInfoOrEmpty().jobIps()).size() >= 2) {
-                ctx.hooks().ssh().authorize(key.publicKey()); // multi-node: nodes log into each other
-            }
-            Path repoDir;
-            try {
-                repoDir = setUpRepo();
-                setUpArchives();
-            } catch (Failure f) {
-                jobLog.error(f.getMessage());
-                record("failed", f.reason, f.getMessage(), null);
-                return;
-            }
-            if (cancelled() != null) {
-                record("terminated", "", "", null);
-                return;
-            }
-            ctx.hooks().ssh().trackConnections();
-            record("running", "", "", null);
-            runProcess(rawLog, repoDir);
+        if (cancelled() != null) {
+            record("terminated", "", "", null);
+            return;
         }
+        ctx.hooks().ssh().trackConnections();
+        record("running", "", "", null);
+        runProcess(repoDir);
     }
 
     private Path setUpRepo() throws Failure {
@@ -238,7 +226,7 @@ final class JobRun implements Runnable {
         }
     }
 
-    private void runProcess(OutputStream rawLog, Path repoDir) throws InterruptedException {
+    private void runProcess(Path repoDir) throws InterruptedException {
         Submission.JobSpec spec = sub.jobSpecOrEmpty();
         List<String> commands = Submission.orEmpty(spec.commands());
         if (commands.isEmpty()) {
@@ -247,7 +235,7 @@ final class JobRun implements Runnable {
             return;
         }
         Map<String, String> env = JobEnvironment.build(ctx.runnerEnv(), sub, user, repoDir, workingDir);
-        JobOutput output = new JobOutput(ctx.book(), rawLog, quota, this::quotaExceeded);
+        JobOutput output = new JobOutput(ctx.book(), quota, this::quotaExceeded);
         ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("job-timers").daemon().factory());
         try {

@@ -11,9 +11,13 @@ import java.util.function.LongSupplier;
  * The runner's histories: job states, rendered job logs, runner logs and the raw terminal stream
  * for websockets, all stamped by one generator. A timestamp is issued and its event stored in the
  * same critical section, so a pull that answers {@code last_updated = C} has seen every event
- * with a timestamp ≤ C.
+ * with a timestamp ≤ C. The raw terminal stream is {@code job.log} itself, and job-log events of
+ * plain lines are references into it, so the job's output is on disk about once.
  */
 public final class LogBook implements AutoCloseable {
+    /** Longest a terminal event stays open (the job's output ticker seals it sooner, every 100 ms). */
+    static final long TERMINAL_JOIN_MS = 100;
+    static final int TERMINAL_JOIN_BYTES = 64 * 1024;
     private final Timestamps timestamps = new Timestamps();
     private final EventLog jobLogs;
     private final EventLog runnerLogs;
@@ -24,10 +28,16 @@ public final class LogBook implements AutoCloseable {
     private boolean finished;
     private volatile boolean shuttingDown;
 
+    /** Histories in {@code dir}, the raw terminal stream in {@code dir/terminal.events}. */
     public LogBook(Path dir) {
-        jobLogs = new EventLog(dir.resolve("job_logs.events"));
+        this(dir, dir.resolve("terminal.events"));
+    }
+
+    /** Histories in {@code dir}; the raw terminal stream appended to {@code terminalFile} ({@code job.log}). */
+    public LogBook(Path dir, Path terminalFile) {
+        terminal = new EventLog(terminalFile, true, null);
+        jobLogs = new EventLog(dir.resolve("job_logs.events"), false, terminal);
         runnerLogs = new EventLog(dir.resolve("runner_logs.events"));
-        terminal = new EventLog(dir.resolve("terminal.events"));
     }
 
     /** One page of the histories, as {@code /api/pull} returns it. */
@@ -43,8 +53,24 @@ public final class LogBook implements AutoCloseable {
         runnerLogs.append(timestamps.next(), message);
     }
 
-    public synchronized void appendTerminal(byte[] message) {
-        terminal.append(timestamps.next(), message);
+    /**
+     * One block of raw terminal output; returns where it starts in the terminal file. Blocks join
+     * one websocket event until it is {@link #TERMINAL_JOIN_MS} old or {@link #TERMINAL_JOIN_BYTES}
+     * long, or {@link #sealTerminal} is called.
+     */
+    public synchronized long appendTerminal(byte[] bytes, int length) {
+        return terminal.appendJoined(timestamps.next(), bytes, 0, length, System.currentTimeMillis(),
+                TERMINAL_JOIN_MS, TERMINAL_JOIN_BYTES);
+    }
+
+    /** Makes the terminal output appended so far visible to {@code /logs_ws}. */
+    public synchronized void sealTerminal() {
+        terminal.seal();
+    }
+
+    /** A job-log event made of {@code rawLength} plain terminal bytes at {@code start}, {@code length} once rendered. */
+    public synchronized void appendJobLogReference(long start, int rawLength, int length) {
+        jobLogs.appendReference(timestamps.next(), start, rawLength, length);
     }
 
     /** Records a state event with the next timestamp. */
@@ -63,6 +89,7 @@ public final class LogBook implements AutoCloseable {
 
     /** The lifecycle started draining: websocket streams close once they delivered everything. */
     public void markShuttingDown() {
+        sealTerminal();
         shuttingDown = true;
         terminal.wakeAll();
     }

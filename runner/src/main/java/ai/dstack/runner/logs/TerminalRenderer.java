@@ -57,6 +57,15 @@ public final class TerminalRenderer {
         return rest;
     }
 
+    /**
+     * Whether the cursor sits at column 0 of an empty last line with no sequence or character
+     * half-read: plain lines written now would just be appended below what is held.
+     */
+    public boolean atLineStart() {
+        return mode == Mode.TEXT && !carry.hasRemaining() && col == 0 && row >= lines.size() - 1
+                && (row >= lines.size() || lines.get(row).isEmpty());
+    }
+
     /** Whether a cursor-moving input arrived since the last call (and clears the flag). */
     public boolean takeCursorMoved() {
         boolean moved = cursorMoved;

@@ -85,4 +85,34 @@ class LogBookTest {
             assertThat(book.awaitFinalPull(0)).isTrue();
         }
     }
+    @Test
+    void terminalBlocksJoinIntoLargeEventsThatReadersSeeOnceSealed() {
+        try (LogBook book = new LogBook(dir)) {
+            java.io.ByteArrayOutputStream written = new java.io.ByteArrayOutputStream();
+            for (int i = 0; i < 600; i++) {
+                byte[] block = bytes(String.format("block %05d %s%n", i, "z".repeat(i % 300)));
+                long at = book.appendTerminal(block, block.length);
+                assertThat(at).as("where the block starts in the terminal file").isEqualTo(written.size());
+                written.writeBytes(block);
+            }
+            book.sealTerminal();
+            EventLog terminal = book.terminal();
+            java.io.ByteArrayOutputStream read = new java.io.ByteArrayOutputStream();
+            long last = 0;
+            for (int i = 0; i < terminal.size(); i++) {
+                EventLog.Event e = terminal.read(i);
+                assertThat(e.message().length).isLessThanOrEqualTo(LogBook.TERMINAL_JOIN_BYTES);
+                assertThat(e.timestamp()).isGreaterThan(last);
+                last = e.timestamp();
+                read.writeBytes(e.message());
+            }
+            assertThat(read.toByteArray()).isEqualTo(written.toByteArray());
+            assertThat(terminal.size()).as("events, for 600 blocks").isLessThan(600);
+            byte[] more = bytes("after the seal\n");
+            book.appendTerminal(more, more.length);
+            int sealed = terminal.size();
+            book.markShuttingDown();
+            assertThat(terminal.size()).as("shutting down seals what is open").isEqualTo(sealed + 1);
+        }
+    }
 }
