@@ -65,6 +65,7 @@ final class ForwardProxy implements AutoCloseable {
             StringBuilder headers = new StringBuilder();
             String authorization = null;
             long length = 0;
+            boolean sawLength = false;
             String h;
             while ((h = line(in)) != null && !h.isEmpty()) {
                 String lower = h.toLowerCase();
@@ -73,6 +74,7 @@ final class ForwardProxy implements AutoCloseable {
                 }
                 if (lower.startsWith("content-length:")) {
                     length = Long.parseLong(h.substring(15).trim());
+                    sawLength = true;
                 }
                 if (!lower.startsWith("proxy-") && !lower.startsWith("connection:")) {
                     headers.append(h).append("\r\n");
@@ -96,15 +98,43 @@ final class ForwardProxy implements AutoCloseable {
             String path = uri.getRawPath() + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery());
             try (Socket origin = new Socket(InetAddress.getLoopbackAddress(), originPort)) {
                 OutputStream o = origin.getOutputStream();
-                o.write((parts[0] + " " + path + " HTTP/1.1\r\n" + headers + "Connection: close\r\n\r\n")
+                // An explicit Content-Length: the origin's server (robaho, the com.sun.net.httpserver provider on
+                // this class path) reads a request without one as a body that runs to the end of the connection.
+                o.write((parts[0] + " " + path + " HTTP/1.1\r\n" + headers + (sawLength ? "" : "Content-Length: 0\r\n")
+                         + "Connection: close\r\n\r\n")
                         .getBytes(StandardCharsets.ISO_8859_1));
                 o.write(in.readNBytes((int) length));
                 o.flush();
-                origin.getInputStream().transferTo(out);
+                relayAnswer(origin.getInputStream(), out);
             }
         } catch (IOException ignored) {
             // the client went away
         }
+    }
+
+    /**
+     * Copies the origin's answer: its head, then exactly Content-Length bytes of body, so the origin's
+     * EOF is not waited for.
+     */
+    private static void relayAnswer(InputStream origin, OutputStream out) throws IOException {
+        long length = -1;
+        StringBuilder head = new StringBuilder();
+        String h;
+        while ((h = line(origin)) != null && !h.isEmpty()) {
+            if (h.toLowerCase().startsWith("content-length:")) {
+                length = Long.parseLong(h.substring(15).trim());
+            }
+            if (!h.toLowerCase().startsWith("connection:")) {
+                head.append(h).append("\r\n");
+            }
+        }
+        out.write((head + "Connection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+        if (length >= 0) {
+            out.write(origin.readNBytes((int) length));
+        } else {
+            origin.transferTo(out);
+        }
+        out.flush();
     }
 
     private static String line(InputStream in) throws IOException {

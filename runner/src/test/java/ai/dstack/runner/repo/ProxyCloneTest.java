@@ -4,10 +4,13 @@ import static ai.dstack.runner.repo.GitCli.git;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.sun.net.httpserver.HttpServer;
-import com.sun.net.httpserver.SimpleFileServer;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
 import java.net.InetAddress;
-import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -27,7 +30,7 @@ class ProxyCloneTest {
     private static final RemoteRepoSpec MAIN = new RemoteRepoSpec("main", null, null, null, false);
     @TempDir
     Path tmp;
-    HttpServer origin;
+    Process origin;
     ForwardProxy proxy;
     final List<String> log = new ArrayList<>();
 
@@ -37,16 +40,30 @@ class ProxyCloneTest {
         Files.writeString(work.resolve("README.md"), "through the proxy\n");
         GitCli.commitAndPush(work, "first");
         git(tmp.resolve("origin.git"), "update-server-info");
-        origin = SimpleFileServer.createFileServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), tmp,
-                SimpleFileServer.OutputLevel.NONE);
-        origin.start();
-        proxy = new ForwardProxy(origin.getAddress().getPort());
+        // busybox httpd, not com.sun.net.httpserver: on this class path that API is served by the runner's
+        // own server library, which waits for a body on requests without Content-Length.
+        int port;
+        try (ServerSocket free = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = free.getLocalPort();
+        }
+        origin = new ProcessBuilder("busybox", "httpd", "-f", "-p", "127.0.0.1:" + port, "-h", tmp.toString())
+                .redirectErrorStream(true).redirectOutput(tmp.resolve("httpd.log").toFile()).start();
+        await().atMost(Duration.ofSeconds(20)).until(() -> listening(port));
+        proxy = new ForwardProxy(port);
     }
 
     @AfterEach
     void stop() throws Exception {
         proxy.close();
-        origin.stop(0);
+        origin.destroyForcibly().waitFor();
+    }
+
+    private static boolean listening(int port) {
+        try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     private void clone(String url, Map<String, String> env) throws RepoSetupException {
