@@ -17,6 +17,7 @@ import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
+import ai.dstack.agent.host.HostUsers;
 import ai.dstack.agent.plugin.PluginRuntime;
 import ai.dstack.agent.plugin.PluginSettings;
 import ai.dstack.agent.task.Host;
@@ -138,7 +139,7 @@ public final class Main {
         GpuPool gpus = plugins.gpus();
         VolumeManager volumes = plugins.volumes();
 
-        HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
+        HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), HostUsers.nss());
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
         PipelineStats stats = new PipelineStats();
         Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
