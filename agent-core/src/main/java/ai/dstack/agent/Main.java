@@ -126,14 +126,24 @@ public final class Main {
             }
         }
 
+        // The shim serves with the engine down (docs/shim-operations.md): tasks fail naming it until it answers.
+        String dockerHost = env.getOrDefault("DOCKER_HOST", "");
         Engine engine;
         try {
-            String dockerHost = env.getOrDefault("DOCKER_HOST", "");
-            engine = Engine.connect(dockerHost.isBlank() ? "unix:///var/run/docker.sock" : dockerHost, config.waits().dockerCall());
-        } catch (EngineException e) {
-            throw new StartupException(e.getMessage());
+            engine = Engine.at(dockerHost.isBlank() ? "unix:///var/run/docker.sock" : dockerHost,
+                    config.waits().dockerCall(), config.waits().engineRetry());
+        } catch (IllegalArgumentException e) {
+            throw new StartupException("invalid DOCKER_HOST " + dockerHost + ": " + e.getMessage());
         }
-        LOG.info("Docker engine API " + engine.apiVersion() + ", root " + engine.dockerRootDir());
+        boolean engineUp;
+        try {
+            LOG.info("Docker engine API " + engine.apiVersion() + ", root " + engine.dockerRootDir());
+            engineUp = true;
+        } catch (EngineException e) {
+            LOG.warning(e.getMessage() + ". Serving meanwhile: new tasks fail until the engine answers;"
+                        + " restored tasks are judged once it does");
+            engineUp = false;
+        }
 
         PluginRuntime plugins = startPlugins(config, env);
         GpuPool gpus = plugins.gpus();
@@ -145,17 +155,33 @@ public final class Main {
         Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
         TaskStore store = new TaskStore(config.tasksDir());
         TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
+        Reconciler reconciler = new Reconciler(host, store, config.home());
         try {
-            tasks.adopt(new Reconciler(host, store, config.home()).reconcile());
+            if (engineUp) {
+                tasks.adopt(reconciler.reconcile());
+            } else {
+                tasks.adoptUnjudged(reconciler.unjudged(), reconciler);
+            }
         } catch (IOException | EngineException e) {
             throw new StartupException("cannot restore tasks: " + e.getMessage());
         }
 
         if (config.serviceMode()) {
-            try {
-                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus, engine.dockerRootDir()));
-            } catch (IOException e) {
-                throw new StartupException("cannot write host_info.json: " + e.getMessage());
+            if (engineUp) {
+                writeHostInfo(config, gpus, engine);
+            } else {
+                // Its disk figures need the engine's data root: written once the engine answers.
+                workers.execute(() -> {
+                    try {
+                        engine.awaitAnswer();
+                        LOG.info("the Docker engine answers (API " + engine.apiVersion() + ")");
+                        writeHostInfo(config, gpus, engine);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (StartupException | EngineException e) {
+                        LOG.severe(e.getMessage());
+                    }
+                });
             }
         }
 
@@ -167,6 +193,14 @@ public final class Main {
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
         server.start();
         LOG.info("dstack-shim listening on localhost:" + server.port());
+    }
+
+    private static void writeHostInfo(ShimConfig config, GpuPool gpus, Engine engine) throws StartupException {
+        try {
+            HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus, engine.dockerRootDir()));
+        } catch (IOException | EngineException e) {
+            throw new StartupException("cannot write host_info.json: " + e.getMessage());
+        }
     }
 
     /** Stops once: graceful (installs cancelled, in-flight requests get the grace) or forced; exit 0 either way. */

@@ -45,7 +45,8 @@ public final class ShimFlags {
             new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
             new FlagSpec("component-install-timeout-ms", "DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", Kind.MILLIS, "600000", "Longest a component download may take"),
             new FlagSpec("shutdown-grace-ms", "DSTACK_SHIM_SHUTDOWN_GRACE_MS", Kind.MILLIS, "5000", "Grace for in-flight requests and jobs at shutdown"),
-            new FlagSpec("docker-call-timeout-ms", "DSTACK_SHIM_DOCKER_CALL_TIMEOUT_MS", Kind.MILLIS, "120000", "Longest one ordinary engine call (create, start, inspect, …) may take"));
+            new FlagSpec("docker-call-timeout-ms", "DSTACK_SHIM_DOCKER_CALL_TIMEOUT_MS", Kind.MILLIS, "120000", "Longest one ordinary engine call (create, start, inspect, …) may take"),
+            new FlagSpec("engine-retry-ms", "DSTACK_SHIM_ENGINE_RETRY_MS", Kind.MILLIS, "2000", "How often an unreachable Docker engine is asked again"));
 
     private static final Set<String> TRUE = Set.of("1", "t", "T", "true", "TRUE", "True");
     private static final Set<String> FALSE = Set.of("0", "f", "F", "false", "FALSE", "False");
@@ -102,7 +103,7 @@ public final class ShimFlags {
         String runtime = v.string("runner-runtime-dir");
         Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("pull-stall-ms"), v.millis("sync-stop-limit-ms"),
                 v.millis("remove-wait-ms"), v.millis("component-install-timeout-ms"), v.millis("shutdown-grace-ms"),
-                v.millis("docker-call-timeout-ms"));
+                v.millis("docker-call-timeout-ms"), v.millis("engine-retry-ms"));
         List<String> passEnv = Arrays.stream(v.string("pass-env").split(","))
                 .map(String::strip).filter(s -> !s.isEmpty()).toList();
         return new ShimConfig(homePath.toAbsolutePath().normalize(), Path.of(v.string("shim-binary-path")).toAbsolutePath(),

@@ -13,7 +13,8 @@ import java.time.Duration;
  * @param componentInstall     longest a component download may take
  * @param shutdownGrace        how long in-flight requests and jobs get at shutdown
  * @param dockerCall           longest one ordinary engine call (create, start, inspect …) may take
+ * @param engineRetry          how often an unreachable Docker engine is asked again
  */
 public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait, Duration componentInstall,
-                    Duration shutdownGrace, Duration dockerCall) {
+                    Duration shutdownGrace, Duration dockerCall, Duration engineRetry) {
 }

@@ -59,37 +59,128 @@ import java.util.function.Consumer;
  */
 public final class Engine implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final DockerClient calls;
-    private final DockerClient longCalls;
-    private final DockerHttpClient longHttp;
-    private final String apiVersion;
-    private final Path dockerRootDir;
+    private final String dockerHost;
+    private final Duration callTimeout;
+    private final Duration retryInterval;
+    private final Object connecting = new Object();
+    private volatile Connection connection;
 
-    private Engine(DockerClient calls, DockerClient longCalls, DockerHttpClient longHttp, String apiVersion,
-                   Path dockerRootDir) {
-        this.calls = calls;
-        this.longCalls = longCalls;
-        this.longHttp = longHttp;
-        this.apiVersion = apiVersion;
-        this.dockerRootDir = dockerRootDir;
+    /**
+     * One connection to the engine: clients made for the API version it reported, and its data root.
+     * Made on first use and again after the transport failed (docs/shim-operations.md: the engine
+     * went away and came back, possibly another version), never per call.
+     */
+    private record Connection(DockerClient calls, DockerClient longCalls, DockerHttpClient longHttp, String apiVersion,
+                              Path dockerRootDir) {
     }
 
-    /** Connects to {@code dockerHost}, negotiates the API version and reads {@code docker info}. */
+    private Engine(String dockerHost, Duration callTimeout, Duration retryInterval) {
+        this.dockerHost = dockerHost;
+        this.callTimeout = callTimeout;
+        this.retryInterval = retryInterval;
+    }
+
+    /**
+     * The engine at {@code dockerHost}, connected on first use: the shim starts and serves while the
+     * engine is down, and reconnects when a call finds the transport broken.
+     *
+     * @param retryInterval how often {@link #awaitAnswer()} asks an unreachable engine again
+     */
+    public static Engine at(String dockerHost, Duration callTimeout, Duration retryInterval) {
+        URI.create(dockerHost); // a malformed DOCKER_HOST is a startup error, not an outage
+        return new Engine(dockerHost, callTimeout, retryInterval);
+    }
+
+    /** Connects to {@code dockerHost} now, negotiating the API version and reading {@code docker info}. */
     public static Engine connect(String dockerHost, Duration callTimeout) throws EngineException {
+        Engine engine = at(dockerHost, callTimeout, Duration.ofSeconds(1));
+        engine.connection();
+        return engine;
+    }
+
+    /** The current connection, made when there is none (the first call, or after a transport failure). */
+    private Connection connection() throws EngineException {
+        Connection c = connection;
+        if (c != null) {
+            return c;
+        }
+        synchronized (connecting) {
+            if (connection == null) {
+                connection = open();
+            }
+            return connection;
+        }
+    }
+
+    private Connection open() throws EngineException {
         try {
             URI host = URI.create(dockerHost);
-            DockerClient probe = client(host, RemoteApiVersion.UNKNOWN_VERSION, Optional.of(callTimeout)).client();
-            String version = probe.versionCmd().exec().getApiVersion();
+            Client probe = client(host, RemoteApiVersion.UNKNOWN_VERSION, Optional.of(callTimeout));
+            String version;
+            try {
+                version = probe.client().versionCmd().exec().getApiVersion();
+            } finally {
+                closeQuietly(probe.client());
+            }
             RemoteApiVersion api = RemoteApiVersion.parseConfig(version);
             Client calls = client(host, api, Optional.of(callTimeout));
             Client longCalls = client(host, api, Optional.empty());
             String root = calls.client().infoCmd().exec().getDockerRootDir();
-            return new Engine(calls.client(), longCalls.client(), longCalls.http(), version,
+            return new Connection(calls.client(), longCalls.client(), longCalls.http(), version,
                     Path.of(root == null ? "/var/lib/docker" : root));
         } catch (RuntimeException e) {
-            throw new EngineException("cannot reach the Docker engine at " + dockerHost + ": " + message(e)
+            throw new EngineException.Unreachable("cannot reach the Docker engine at " + dockerHost + ": " + message(e)
                     + ". Start it (systemctl start docker, or dockerd as root); if none is installed, install one"
                     + " (Debian/Ubuntu: apt-get install docker.io); DOCKER_HOST selects another engine", e);
+        }
+    }
+
+    /**
+     * The exception for a failed call. When the engine did not answer at all (no HTTP status: socket
+     * gone, connection refused or reset) the connection is dropped, so the next call connects anew.
+     */
+    private EngineException failed(Connection used, RuntimeException e) {
+        if (e instanceof DockerException || causedBy(e, java.net.SocketTimeoutException.class)) {
+            return new EngineException(message(e), e);
+        }
+        synchronized (connecting) {
+            if (connection == used) {
+                connection = null; // not closed: other calls may still be reading from it
+            }
+        }
+        return new EngineException.Unreachable("cannot reach the Docker engine at " + dockerHost + ": " + message(e), e);
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the engine answers now (connecting when needed). */
+    public boolean answers() {
+        Connection c;
+        try {
+            c = connection();
+        } catch (EngineException e) {
+            return false;
+        }
+        try {
+            c.calls().pingCmd().exec();
+            return true;
+        } catch (RuntimeException e) {
+            failed(c, e);
+            return false;
+        }
+    }
+
+    /** Blocks until the engine answers, asking every retry interval ({@code DSTACK_SHIM_ENGINE_RETRY_MS}). */
+    public void awaitAnswer() throws InterruptedException {
+        while (!answers()) {
+            Thread.sleep(retryInterval.toMillis());
         }
     }
 
@@ -106,23 +197,26 @@ public final class Engine implements AutoCloseable {
         return new Client(DockerClientImpl.getInstance(config, http), http);
     }
 
-    public String apiVersion() {
-        return apiVersion;
+    /** The API version the engine reported (connects when needed). */
+    public String apiVersion() throws EngineException {
+        return connection().apiVersion();
     }
 
-    public Path dockerRootDir() {
-        return dockerRootDir;
+    /** The engine's data root, {@code DockerRootDir} (connects when needed). */
+    public Path dockerRootDir() throws EngineException {
+        return connection().dockerRootDir();
     }
 
     /** Whether the engine has an image under this reference. */
     public boolean imagePresent(String reference) throws EngineException {
+        Connection c = connection();
         try {
-            calls.inspectImageCmd(reference).exec();
+            c.calls().inspectImageCmd(reference).exec();
             return true;
         } catch (NotFoundException e) {
             return false;
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(c, e);
         }
     }
 
@@ -133,7 +227,8 @@ public final class Engine implements AutoCloseable {
      */
     public void pull(ImageRef ref, String username, String password, Path log, Consumer<PullProgress> onProgress,
                      PullHandle handle, Duration stall) throws EngineException {
-        String path = "/v" + apiVersion + "/images/create?fromImage=" + enc(ref.repository()) + "&tag=" + enc(ref.pullTag());
+        Connection c = connection();
+        String path = "/v" + c.apiVersion() + "/images/create?fromImage=" + enc(ref.repository()) + "&tag=" + enc(ref.pullTag());
         var request = new DockerHttpClient.Request.Builder().method(DockerHttpClient.Request.Method.POST).path(path);
         if (!username.isEmpty() || !password.isEmpty()) {
             request.putHeader("X-Registry-Auth", registryAuth(username, password));
@@ -142,7 +237,7 @@ public final class Engine implements AutoCloseable {
         long started = System.nanoTime();
         Thread watchdog = stall.isZero() || stall.isNegative() ? null
                 : Thread.ofVirtual().name("pull-stall-watch").start(() -> watchForStall(tracker, stall, handle));
-        try (DockerHttpClient.Response response = awaitResponse(request.build(), handle);
+        try (DockerHttpClient.Response response = awaitResponse(c.longHttp(), request.build(), handle);
              OutputStream logOut = Files.newOutputStream(log)) {
             handle.attach(response);
             if (response.getStatusCode() != 200) {
@@ -164,8 +259,8 @@ public final class Engine implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             if (handle.cancelCause() == null) {
-                if (tracker.progress() == null && !(e instanceof IOException)) {
-                    throw new EngineException("pull image: " + message(e), e);
+                if (tracker.progress() == null && e instanceof RuntimeException re) {
+                    throw re instanceof DockerException ? new EngineException("pull image: " + message(e), e) : failed(c, re);
                 }
                 throw new EngineException(interrupted(tracker, started, message(e)), e);
             }
@@ -181,7 +276,7 @@ public final class Engine implements AutoCloseable {
             PullProgress p = progressOrZero(tracker);
             throw new EngineException("failed pulling " + ref + ": downloaded " + p.downloadedBytes() + "/" + p.totalBytes()
                                       + " bytes (" + speed(p, started) + "/s), errors: " + tracker.quotedErrors()
-                                      + spaceHint(dockerRootDir, tracker.errors()));
+                                      + spaceHint(c.dockerRootDir(), tracker.errors()));
         }
     }
 
@@ -223,7 +318,8 @@ public final class Engine implements AutoCloseable {
     }
 
     /** Sends the request on its own thread, so a cancel also ends the wait for the engine's first byte. */
-    private DockerHttpClient.Response awaitResponse(DockerHttpClient.Request request, PullHandle handle) throws IOException {
+    private static DockerHttpClient.Response awaitResponse(DockerHttpClient longHttp, DockerHttpClient.Request request,
+                                                           PullHandle handle) throws IOException {
         CompletableFuture<DockerHttpClient.Response> result = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try {
@@ -340,8 +436,9 @@ public final class Engine implements AutoCloseable {
         if (!edits.securityOpts().isEmpty()) {
             host.withSecurityOpts(edits.securityOpts());
         }
+        Connection c = connection();
         try {
-            return calls.createContainerCmd(plan.image())
+            return c.calls().createContainerCmd(plan.image())
                     .withName(plan.name())
                     .withLabels(plan.labels())
                     .withUser(plan.user())
@@ -352,7 +449,7 @@ public final class Engine implements AutoCloseable {
                     .withHostConfig(host)
                     .exec().getId();
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(c, e);
         }
     }
 
@@ -362,39 +459,42 @@ public final class Engine implements AutoCloseable {
     }
 
     public void start(String id) throws EngineException {
+        Connection c = connection();
         try {
-            calls.startContainerCmd(id).exec();
+            c.calls().startContainerCmd(id).exec();
         } catch (NotModifiedException e) {
             // already running
         } catch (NotFoundException e) {
             throw new EngineException.NoSuchContainer(message(e));
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(c, e);
         }
     }
 
     /** What the engine says about a container, empty when it does not exist. */
     public Optional<ContainerFacts> inspect(String id) throws EngineException {
+        Connection c = connection();
         try {
-            return Optional.of(facts(calls.inspectContainerCmd(id).exec()));
+            return Optional.of(facts(c.calls().inspectContainerCmd(id).exec()));
         } catch (NotFoundException e) {
             return Optional.empty();
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(c, e);
         }
     }
 
     /** Every container carrying the task label (any owner), as inspected facts. */
     public List<ContainerFacts> taskContainers() throws EngineException {
+        Connection conn = connection();
         try {
             List<ContainerFacts> out = new ArrayList<>();
-            for (Container c : calls.listContainersCmd().withShowAll(true)
+            for (Container c : conn.calls().listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of(Labels.IS_TASK, "true")).exec()) {
                 inspect(c.getId()).ifPresent(out::add);
             }
             return out;
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(conn, e);
         }
     }
 
@@ -473,15 +573,32 @@ public final class Engine implements AutoCloseable {
      */
     public int awaitExit(String id) throws EngineException, InterruptedException {
         while (true) {
+            Connection c;
             try {
-                Integer code = longCalls.waitContainerCmd(id).start().awaitStatusCode();
+                c = connection();
+            } catch (EngineException.Unreachable e) {
+                awaitAnswer(); // an engine that is away judges nothing: wait for it
+                continue;
+            }
+            try {
+                Integer code = c.longCalls().waitContainerCmd(id).start().awaitStatusCode();
                 if (code != null) {
                     return code;
                 }
             } catch (NotFoundException e) {
                 throw new EngineException.NoSuchContainer(message(e));
             } catch (RuntimeException e) {
-                Optional<ContainerFacts> facts = inspect(id);
+                if (!(e instanceof DockerException)) {
+                    failed(c, e);
+                }
+                // The wait dropped: the engine went away, or only the connection. Ask it once it answers.
+                awaitAnswer();
+                Optional<ContainerFacts> facts;
+                try {
+                    facts = inspect(id);
+                } catch (EngineException.Unreachable again) {
+                    continue;
+                }
                 if (facts.isEmpty()) {
                     throw new EngineException.NoSuchContainer("container " + id + " disappeared");
                 }
@@ -497,7 +614,7 @@ public final class Engine implements AutoCloseable {
     public String lastLogLines(String id, int n) {
         StringBuilder out = new StringBuilder();
         try {
-            calls.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(n)
+            connection().calls().logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(n)
                     .exec(new ResultCallback.Adapter<Frame>() {
                         @Override
                         public void onNext(Frame frame) {
@@ -507,7 +624,7 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "";
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | EngineException e) {
             return "";
         }
         List<String> lines = out.toString().lines().toList();
@@ -516,23 +633,25 @@ public final class Engine implements AutoCloseable {
 
     /** Stops with {@code graceSeconds} between the stop signal and the kill; a stopped or missing container is fine. */
     public void stop(String id, int graceSeconds) throws EngineException {
+        Connection c = connection();
         try {
-            longCalls.stopContainerCmd(id).withTimeout(graceSeconds).exec();
+            c.longCalls().stopContainerCmd(id).withTimeout(graceSeconds).exec();
         } catch (NotModifiedException | NotFoundException e) {
             // already stopped or gone: nothing to stop
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(c, e);
         }
     }
 
     /** Force-removes a container with its anonymous volumes; a missing one is fine. */
     public void removeForce(String id) throws EngineException {
+        Connection c = connection();
         try {
-            calls.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+            c.calls().removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
         } catch (NotFoundException e) {
             // gone already
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(c, e);
         }
     }
 
@@ -564,7 +683,18 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        calls.close();
-        longCalls.close();
+        Connection c = connection;
+        if (c != null) {
+            c.calls().close();
+            c.longCalls().close();
+        }
+    }
+
+    private static void closeQuietly(DockerClient client) {
+        try {
+            client.close();
+        } catch (IOException | RuntimeException e) {
+            // a probe client: nothing to keep
+        }
     }
 }

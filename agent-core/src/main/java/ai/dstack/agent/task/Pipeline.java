@@ -32,18 +32,38 @@ final class Pipeline implements Runnable {
     private static final int LOG_LINES = 5;
     private final Task task;
     private final Host host;
-    private final TaskStatus resumeAt;
+    private final Judge judge;
+    private TaskStatus resumeAt;
+
+    /** What a restored task's container really is, once the engine answers (the restart reconciliation of one task). */
+    @FunctionalInterface
+    interface Judge {
+        TaskState judge(TaskState stored) throws EngineException;
+    }
 
     /** A pipeline that runs the task from where its state says it is (pending for a new task). */
     Pipeline(Task task, Host host) {
+        this(task, host, null);
+    }
+
+    /**
+     * A pipeline for a task restored while the engine was unreachable: it waits for the engine,
+     * lets {@code judge} set the task's real state, then resumes from there. Until then the task
+     * keeps its stored state and its GPUs (a container merely unreachable is not gone).
+     */
+    Pipeline(Task task, Host host, Judge judge) {
         this.task = task;
         this.host = host;
+        this.judge = judge;
         this.resumeAt = task.state().status();
     }
 
     @Override
     public void run() {
         try {
+            if (judge != null) {
+                awaitJudgement();
+            }
             switch (resumeAt) {
                 case PENDING, PREPARING, PULLING, CREATING -> runSteps();
                 case RUNNING -> watch(task.state().containerId());
@@ -58,6 +78,30 @@ final class Pipeline implements Runnable {
             release();
             task.markReleased();
         }
+    }
+
+    private void awaitJudgement() throws InterruptedException {
+        while (true) {
+            host.engine().awaitAnswer();
+            task.lock();
+            try {
+                if (!task.state().terminated()) {
+                    TaskState judged = judge.judge(task.state());
+                    task.update(s -> judged);
+                    LOG.info("task " + task.id() + " judged now that the engine answers: " + judged.status().wire()
+                             + (judged.terminated() ? " (" + judged.terminationReason() + ")" : ""));
+                }
+                break;
+            } catch (EngineException.Unreachable e) {
+                // gone again before it could tell: wait for it once more
+            } catch (EngineException e) {
+                task.finish("executor_error", "cannot restore the task: " + e.getMessage());
+                break;
+            } finally {
+                task.unlock();
+            }
+        }
+        resumeAt = task.state().status();
     }
 
     private void runSteps() throws InterruptedException {
@@ -292,7 +336,8 @@ final class Pipeline implements Runnable {
             if (exit == 0) {
                 task.finish("done_by_runner", "");
             } else {
-                task.finish("container_exited_with_error", host.engine().lastLogLines(containerId, LOG_LINES));
+                // No output (e.g. killed when its engine stopped): the exit code is the reason.
+                task.finish("container_exited_with_error", logsOr(containerId, "container exited with code " + exit));
             }
         } catch (EngineException.NoSuchContainer e) {
             task.finish("container_exited_with_error", "container disappeared");

@@ -72,6 +72,15 @@ public final class TaskService {
         }
     }
 
+    /** Takes over tasks restored while the engine does not answer; each pipeline judges its task once it does. */
+    public void adoptUnjudged(List<TaskState> states, Reconciler reconciler) {
+        for (TaskState state : states) {
+            Task task = new Task(state, store);
+            tasks.put(state.id(), task);
+            workers.execute(new Pipeline(task, host, reconciler::judge));
+        }
+    }
+
     public Optional<TaskState> get(String id) {
         return Optional.ofNullable(tasks.get(id)).map(Task::state);
     }
