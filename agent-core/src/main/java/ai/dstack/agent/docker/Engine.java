@@ -140,7 +140,8 @@ public final class Engine implements AutoCloseable {
      * gone, connection refused or reset) the connection is dropped, so the next call connects anew.
      */
     private EngineException failed(Connection used, RuntimeException e) {
-        if (e instanceof DockerException || causedBy(e, java.net.SocketTimeoutException.class)) {
+        if (e instanceof DockerException || causedBy(e, java.net.SocketTimeoutException.class)
+            || Thread.currentThread().isInterrupted()) { // a terminate ended the call, not the engine
             return new EngineException(message(e), e);
         }
         synchronized (connecting) {

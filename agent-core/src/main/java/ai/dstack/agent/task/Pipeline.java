@@ -15,6 +15,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -106,31 +108,43 @@ final class Pipeline implements Runnable {
 
     private void runSteps() throws InterruptedException {
         TaskSpec spec = task.state().spec();
+        long createStart = System.nanoTime();
+        Optional<String> containerId;
+        // Every wait up to the container's start ends on terminate (docs/shim-operations.md).
+        task.enterInterruptible();
+        try {
+            containerId = prepareUpToStart(spec);
+            createStart = System.nanoTime();
+        } finally {
+            task.leaveInterruptible();
+        }
+        if (containerId.isPresent() && start(containerId.get(), spec)) {
+            host.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
+            watch(task.state().containerId());
+        }
+    }
+
+    /** Steps 1–7: prepare, pull, create; the container to start, empty when the task ended. */
+    private Optional<String> prepareUpToStart(TaskSpec spec) {
         if (resumeAt == TaskStatus.PENDING && !task.advance(TaskStatus.PENDING, TaskStatus.PREPARING)) {
-            return;
+            return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !prepare(spec)) {
-            return;
+            return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !task.advance(TaskStatus.PREPARING, TaskStatus.PULLING)) {
-            return;
+            return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.CREATING) < 0) {
             long pullStart = System.nanoTime();
             boolean pulled = pull(spec);
             host.stats().pulls().record(Duration.ofNanos(System.nanoTime() - pullStart));
             if (!pulled || !task.advance(TaskStatus.PULLING, TaskStatus.CREATING)) {
-                return;
+                return Optional.empty();
             }
         }
         // A container already created (found by the restart reconciliation) is started, never created twice.
-        long createStart = System.nanoTime();
-        Optional<String> containerId = task.state().containerId().isEmpty()
-                ? create(spec) : Optional.of(task.state().containerId());
-        if (containerId.isPresent() && start(containerId.get(), spec)) {
-            host.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
-            watch(task.state().containerId());
-        }
+        return task.state().containerId().isEmpty() ? create(spec) : Optional.of(task.state().containerId());
     }
 
     /** Steps 1–5: runner dir, GPUs, host keys, volumes, instance mount dirs. False when the task ended. */
@@ -231,7 +245,10 @@ final class Pipeline implements Runnable {
             return Optional.empty();
         }
         try {
-            String id = host.engine().create(plan);
+            String id = createOrLeave(plan);
+            if (id == null) {
+                return Optional.empty();
+            }
             task.update(s -> s.withContainerId(id));
             return Optional.of(id);
         } catch (EngineException e) {
@@ -242,6 +259,49 @@ final class Pipeline implements Runnable {
             }
             fail("creating_container_error", "createContainer error: " + e.getMessage());
             return Optional.empty();
+        }
+    }
+
+    /**
+     * The engine's create, on its own thread so that a terminate ends the wait for it: the request
+     * itself is not cut (the engine may be making the container), and what it makes for a task
+     * that ended meanwhile is removed when the engine answers. Null when the task ended first.
+     */
+    private String createOrLeave(ContainerPlan plan) throws EngineException {
+        CompletableFuture<String> made = new CompletableFuture<>();
+        Thread.ofVirtual().name("create-" + task.id()).start(() -> {
+            try {
+                made.complete(host.engine().create(plan));
+            } catch (EngineException | RuntimeException e) {
+                made.completeExceptionally(e);
+            }
+        });
+        try {
+            return made.get();
+        } catch (InterruptedException e) {
+            made.whenComplete((id, failure) -> {
+                if (id != null) {
+                    removeUnwanted(id);
+                } else {
+                    LOG.info("task " + task.id() + ": the create still running at terminate failed: " + failure.getMessage());
+                }
+            });
+            return null;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof EngineException ee) {
+                throw ee;
+            }
+            throw new EngineException(String.valueOf(e.getCause()), e.getCause());
+        }
+    }
+
+    private void removeUnwanted(String containerId) {
+        try {
+            host.engine().removeForce(containerId);
+            LOG.info("task " + task.id() + ": the create still running at terminate made container " + containerId + ": removed");
+        } catch (EngineException e) {
+            LOG.warning("task " + task.id() + ": the create still running at terminate made container " + containerId
+                        + ", which cannot be removed: " + e.getMessage());
         }
     }
 

@@ -133,6 +133,12 @@ public final class TaskService {
                 }
             }
             task.finish(reason, message);
+            if (s.status() != TaskStatus.RUNNING) {
+                // No container started (start commits running under this lock): end whatever the
+                // pipeline waits for (a volume, a tool, the engine), and free the GPUs for the next task now.
+                task.interruptPreparation();
+                host.gpus().release(id);
+            }
         } finally {
             task.unlock();
         }

@@ -105,6 +105,23 @@ public final class EngineProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Forwards the requests held so far and, in the same step, holds those matching {@code pathRegex}
+     * from now on (nothing can slip between the two).
+     */
+    public void releaseAndHold(String pathRegex) {
+        lock.lock();
+        try {
+            hold = Pattern.compile(pathRegex);
+            forward = true;
+            held = 0;
+            generation++;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
     private void acceptLoop() {
         while (server.isOpen()) {
             try {
