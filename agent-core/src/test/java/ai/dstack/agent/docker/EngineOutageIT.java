@@ -3,22 +3,17 @@ package ai.dstack.agent.docker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ai.dstack.agent.task.FakeGpuHost;
 import ai.dstack.agent.task.TaskCalls;
 import ai.dstack.agent.testing.ApiClient;
 import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.FakeExecutables;
-import ai.dstack.agent.testing.FakeHost;
-import ai.dstack.agent.testing.LocalImages;
-import ai.dstack.agent.testing.RepoPaths;
 import ai.dstack.agent.testing.ShimProcess;
-import ai.dstack.agent.testing.StubRunner;
 import ai.dstack.agent.testing.TestDockerd;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
@@ -34,7 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 class EngineOutageIT {
     @TempDir
     Path tmp;
-    Path hookDir;
     TestDockerd engine;
     ShimProcess shim;
 
@@ -42,10 +36,7 @@ class EngineOutageIT {
     void startEngine() throws Exception {
         String why = TestDockerd.unavailableBecause();
         Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
-        hookDir = Files.createDirectories(tmp.resolve("hook"));
-        new FakeExecutables(hookDir).script("nvidia-container-runtime-hook", "cat >/dev/null; exit 0\n");
-        engine = TestDockerd.start(List.of(hookDir), Map.of());
-        engine.loadImage(LocalImages.BUSYBOX);
+        engine = FakeGpuHost.engine(tmp);
     }
 
     @AfterEach
@@ -105,28 +96,14 @@ class EngineOutageIT {
         TaskCalls.terminateAndRemove(api, after);
     }
 
-    /** The shim on the test engine, as a 4×L4 NVIDIA host (fake nvidia-smi), writing host_info.json. */
+    /** The shim on the test engine, as a 4×L4 NVIDIA host, writing host_info.json. */
     private ApiClient startShim() throws Exception {
-        FakeExecutables tools = new FakeExecutables(tmp.resolve("bin"));
-        tools.printing("nvidia-smi", RepoPaths.fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
-        new FakeHost(tmp.resolve("root")).file("/dev/nvidiactl", "");
-        RepoPaths.copyBuiltPlugins(tmp.resolve("plugins"), "gpu-nvidia");
-        shim = ShimProcess.builder(tmp)
-                .engine(engine.host())
-                .env("PATH", tools.dir() + ":/usr/sbin:/usr/bin:/sbin:/bin")
-                .env("DSTACK_SHIM_HOST_ROOT", tmp.resolve("root").toString())
-                .env("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString())
-                .env("DSTACK_SERVICE_MODE", "1")
-                .start();
+        shim = FakeGpuHost.shim(tmp, engine, new FakeExecutables(tmp.resolve("bin")))
+                .env("DSTACK_SERVICE_MODE", "1").start();
         return shim.api();
     }
 
-    /** A task of {@code gpus} GPUs whose stub runner only sleeps (host network, no runner port). */
     private String submitGpuTask(ApiClient api, int gpus) {
-        Path stub = StubRunner.override(tmp.resolve("stub"), "exec sleep 600");
-        Map<String, Object> body = TaskCalls.busybox("host");
-        body.put("gpu", gpus);
-        body.put("instance_mounts", List.of(Map.of("instance_path", stub.toString(), "path", StubRunner.OVERRIDE_DIR)));
-        return TaskCalls.submit(api, body);
+        return FakeGpuHost.submitSleeping(api, tmp, gpus);
     }
 }

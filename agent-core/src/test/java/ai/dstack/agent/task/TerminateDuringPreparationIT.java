@@ -6,11 +6,7 @@ import static org.awaitility.Awaitility.await;
 import ai.dstack.agent.testing.ApiClient;
 import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.FakeExecutables;
-import ai.dstack.agent.testing.FakeHost;
-import ai.dstack.agent.testing.LocalImages;
-import ai.dstack.agent.testing.RepoPaths;
 import ai.dstack.agent.testing.ShimProcess;
-import ai.dstack.agent.testing.StubRunner;
 import ai.dstack.agent.testing.TestDockerd;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
@@ -41,10 +37,7 @@ class TerminateDuringPreparationIT {
     void startEngine() throws Exception {
         String why = TestDockerd.unavailableBecause();
         Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
-        Path hook = Files.createDirectories(tmp.resolve("hook"));
-        new FakeExecutables(hook).script("nvidia-container-runtime-hook", "cat >/dev/null; exit 0\n");
-        engine = TestDockerd.start(List.of(hook), Map.of());
-        engine.loadImage(LocalImages.BUSYBOX);
+        engine = FakeGpuHost.engine(tmp);
     }
 
     @AfterEach
@@ -63,19 +56,12 @@ class TerminateDuringPreparationIT {
     @Test
     void terminateEndsAVolumeWaitAndFreesTheGpusAtOnce() throws Exception {
         FakeExecutables tools = new FakeExecutables(tmp.resolve("bin"));
-        tools.printing("nvidia-smi", RepoPaths.fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
         fifo = tmp.resolve("bin/lsblk.fifo");
         Commands.run("mkfifo", fifo.toString());
         Path started = tmp.resolve("bin/lsblk.started");
         // The block-device lookup hangs until the FIFO gets a writer (which only the cleanup provides).
         tools.script("lsblk", "touch '" + started + "'\ncat '" + fifo + "' >/dev/null\n");
-        new FakeHost(tmp.resolve("root")).file("/dev/nvidiactl", "");
-        RepoPaths.copyBuiltPlugins(tmp.resolve("plugins"), "gpu-nvidia", "storage-ext4");
-        shim = ShimProcess.builder(tmp)
-                .engine(engine.host())
-                .env("PATH", tools.dir() + ":/usr/sbin:/usr/bin:/sbin:/bin")
-                .env("DSTACK_SHIM_HOST_ROOT", tmp.resolve("root").toString())
-                .env("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString())
+        shim = FakeGpuHost.shim(tmp, engine, tools, "storage-ext4")
                 .env("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "600000")
                 .env("DSTACK_SHIM_REMOVE_WAIT_MS", "30000") // shorter than the tool timeout (2 min): only an interrupt frees it
                 .start();
@@ -96,16 +82,8 @@ class TerminateDuringPreparationIT {
         TaskCalls.terminateAndRemove(api, waiting);
         assertThat(api.get("/api/tasks/" + waiting).status()).isEqualTo(404);
 
-        String next = submitGpuTask(api, 4);
+        String next = FakeGpuHost.submitSleeping(api, tmp, 4);
         assertThat(TaskCalls.awaitStatus(api, next, "running").path("gpus_ids")).hasSize(4);
         TaskCalls.terminateAndRemove(api, next);
-    }
-
-    private String submitGpuTask(ApiClient api, int gpus) {
-        Path stub = StubRunner.override(tmp.resolve("stub"), "exec sleep 600");
-        Map<String, Object> body = TaskCalls.busybox("host");
-        body.put("gpu", gpus);
-        body.put("instance_mounts", List.of(Map.of("instance_path", stub.toString(), "path", StubRunner.OVERRIDE_DIR)));
-        return TaskCalls.submit(api, body);
     }
 }

@@ -93,16 +93,7 @@ public final class EngineProxy implements AutoCloseable {
 
     /** Stops holding; requests held so far are forwarded ({@code forwardHeld}) or dropped. */
     public void release(boolean forwardHeld) {
-        lock.lock();
-        try {
-            hold = null;
-            forward = forwardHeld;
-            held = 0;
-            generation++;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        releaseThenHold(forwardHeld, null);
     }
 
     /**
@@ -110,10 +101,14 @@ public final class EngineProxy implements AutoCloseable {
      * from now on (nothing can slip between the two).
      */
     public void releaseAndHold(String pathRegex) {
+        releaseThenHold(true, Pattern.compile(pathRegex));
+    }
+
+    private void releaseThenHold(boolean forwardHeld, Pattern next) {
         lock.lock();
         try {
-            hold = Pattern.compile(pathRegex);
-            forward = true;
+            hold = next;
+            forward = forwardHeld;
             held = 0;
             generation++;
             changed.signalAll();

@@ -179,14 +179,10 @@ public final class TestDockerd implements AutoCloseable {
         } catch (IOException ignored) {
             // closing anyway
         }
-        process.destroy();
         try {
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            stop();
+        } catch (IllegalStateException interrupted) {
+            // closing anyway
         }
         try {
             Commands.run("ip", "link", "del", bridge);
