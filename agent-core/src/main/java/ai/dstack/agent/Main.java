@@ -11,27 +11,27 @@ import ai.dstack.agent.config.ReportedVersion;
 import ai.dstack.agent.config.ShimConfig;
 import ai.dstack.agent.config.ShimFlags;
 import ai.dstack.agent.docker.ContainerFacts;
-import ai.dstack.agent.docker.ContainerPlanner;
 import ai.dstack.agent.docker.Engine;
 import ai.dstack.agent.docker.EngineException;
-import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
 import ai.dstack.agent.host.HostUsers;
-import ai.dstack.agent.plugin.PluginRuntime;
-import ai.dstack.agent.plugin.PluginSettings;
-import ai.dstack.agent.task.Host;
+import ai.dstack.agent.pluginhost.GpuPool;
+import ai.dstack.agent.pluginhost.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginSettings;
+import ai.dstack.agent.task.ContainerPlanner;
+import ai.dstack.agent.task.PipelineServices;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
+import ai.dstack.agent.volume.PluginVolumeManager;
 import ai.dstack.agent.volume.VolumeManager;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -127,13 +127,11 @@ public final class Main {
         }
 
         // The shim serves with the engine down (docs/shim-operations.md): tasks fail naming it until it answers.
-        String dockerHost = env.getOrDefault("DOCKER_HOST", "");
         Engine engine;
         try {
-            engine = Engine.at(dockerHost.isBlank() ? "unix:///var/run/docker.sock" : dockerHost,
-                    config.waits().dockerCall(), config.waits().engineRetry());
+            engine = Engine.at(config.dockerHost(), config.waits().dockerCall(), config.waits().engineRetry());
         } catch (IllegalArgumentException e) {
-            throw new StartupException("invalid DOCKER_HOST " + dockerHost + ": " + e.getMessage());
+            throw new StartupException("invalid DOCKER_HOST " + config.dockerHost() + ": " + e.getMessage());
         }
         boolean engineUp;
         try {
@@ -147,15 +145,15 @@ public final class Main {
 
         PluginRuntime plugins = startPlugins(config, env);
         GpuPool gpus = plugins.gpus();
-        VolumeManager volumes = plugins.volumes();
+        VolumeManager volumes = new PluginVolumeManager(plugins.storage(), plugins.host());
 
         HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), HostUsers.nss());
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
         PipelineStats stats = new PipelineStats();
-        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
+        PipelineServices services = new PipelineServices(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
         TaskStore store = new TaskStore(config.tasksDir());
-        TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
-        Reconciler reconciler = new Reconciler(host, store, config.home());
+        TaskService tasks = new TaskService(services, store, config.runnersDir(), workers);
+        Reconciler reconciler = new Reconciler(services, store, config.home());
         try {
             if (engineUp) {
                 tasks.adopt(reconciler.reconcile());
@@ -197,7 +195,7 @@ public final class Main {
 
     private static void writeHostInfo(ShimConfig config, GpuPool gpus, Engine engine) throws StartupException {
         try {
-            HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus, engine.dockerRootDir()));
+            HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus.devices(), engine.dockerRootDir()));
         } catch (IOException | EngineException e) {
             throw new StartupException("cannot write host_info.json: " + e.getMessage());
         }
@@ -240,20 +238,11 @@ public final class Main {
 
     /** Loads the plugins ({@code --plugins-dir}, {@code --plugins}) and finds the host's devices. */
     private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
-        PluginSettings settings;
         try {
-            settings = PluginSettings.fromEnv(env)
-                    .withDcgmExporter(config.dcgmExporterHttpPort(), Duration.ofMillis(config.dcgmExporterIntervalMs()));
-        } catch (IllegalArgumentException e) {
+            return PluginRuntime.start(PluginSettings.of(config, env), true);
+        } catch (ConfigException e) {
             throw new StartupException(e.getMessage());
         }
-        if (!config.pluginsDir().isEmpty()) {
-            settings = settings.withPluginsDir(Path.of(config.pluginsDir()));
-        }
-        if (!config.plugins().isEmpty()) {
-            settings = settings.withSelected(config.plugins());
-        }
-        return PluginRuntime.start(settings, true);
     }
 
     /** Host sources of the runner runtimes that task containers mount now. */

@@ -1,7 +1,7 @@
 package ai.dstack.agent.api;
 
 import ai.dstack.agent.component.Components;
-import ai.dstack.agent.plugin.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.TaskService;
 import io.helidon.webserver.WebServer;

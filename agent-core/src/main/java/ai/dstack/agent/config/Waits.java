@@ -13,8 +13,11 @@ import java.time.Duration;
  * @param componentInstall     longest a component download may take
  * @param shutdownGrace        how long in-flight requests and jobs get at shutdown
  * @param dockerCall           longest one ordinary engine call (create, start, inspect …) may take
+ * @param tool                 longest a vendor tool run by a plugin may take
+ * @param fingerprint          how often devices are looked for again (zero: only at start)
  * @param engineRetry          how often an unreachable Docker engine is asked again
  */
-public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait, Duration componentInstall,
-                    Duration shutdownGrace, Duration dockerCall, Duration engineRetry) {
+public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait,
+                    Duration componentInstall, Duration shutdownGrace, Duration dockerCall, Duration tool,
+                    Duration fingerprint, Duration engineRetry) {
 }

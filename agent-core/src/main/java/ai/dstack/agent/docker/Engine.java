@@ -4,8 +4,6 @@ import ai.dstack.agent.spi.BindMount;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.DeviceNode;
-import ai.dstack.agent.task.PortMapping;
-import ai.dstack.agent.task.PullProgress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;

@@ -62,7 +62,7 @@ class TerminateDuringPreparationIT {
         // The block-device lookup hangs until the FIFO gets a writer (which only the cleanup provides).
         tools.script("lsblk", "touch '" + started + "'\ncat '" + fifo + "' >/dev/null\n");
         shim = FakeGpuHost.shim(tmp, engine, tools, "storage-ext4")
-                .env("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "600000")
+                .env("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT_MS", "600000")
                 .env("DSTACK_SHIM_REMOVE_WAIT_MS", "30000") // shorter than the tool timeout (2 min): only an interrupt frees it
                 .start();
         ApiClient api = shim.api();

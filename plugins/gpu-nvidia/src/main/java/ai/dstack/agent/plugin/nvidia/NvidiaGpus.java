@@ -7,8 +7,9 @@ import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.DeviceRequest;
 import ai.dstack.agent.spi.DeviceStats;
 import ai.dstack.agent.spi.Fingerprint;
-import ai.dstack.agent.spi.HealthIncident;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.TaskMetrics;
 import ai.dstack.agent.spi.ToolResult;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,7 +18,8 @@ import org.pf4j.Extension;
 
 /**
  * NVIDIA GPUs (docs/shim.md §5.2, §4.7): found with {@code nvidia-smi}, given to containers through one
- * Docker device request that the NVIDIA container hook serves.
+ * Docker device request that the NVIDIA container hook serves; health from {@code nvidia-smi} and
+ * DCGM, per-task metrics from {@code dcgm-exporter}.
  */
 @Extension
 public final class NvidiaGpus implements AcceleratorPlugin {
@@ -90,8 +92,14 @@ public final class NvidiaGpus implements AcceleratorPlugin {
     }
 
     @Override
-    public List<HealthIncident> health(List<Device> devices, HostContext host) {
+    public HealthReport health(List<Device> devices, HostContext host) {
         return health.check(devices, host);
+    }
+
+    /** Per-task metrics from {@code dcgm-exporter}, when it is installed. */
+    @Override
+    public Optional<TaskMetrics> openTaskMetrics(List<Device> devices, HostContext host) {
+        return DcgmExporter.start(host);
     }
 
     /** Memory in use and utilisation per GPU from {@code nvidia-smi}; empty when it fails. */

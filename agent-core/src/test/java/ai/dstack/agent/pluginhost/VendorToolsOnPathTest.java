@@ -1,12 +1,14 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.groups.Tuple.tuple;
 
+import ai.dstack.agent.config.ConfigException;
 import ai.dstack.agent.host.HostInfo;
-import ai.dstack.agent.plugin.DeviceInventory.VendorState;
+import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
+import ai.dstack.agent.spi.TaskMetrics;
 import ai.dstack.agent.testing.FakeExecutables;
 import ai.dstack.agent.testing.FakeHost;
 import ai.dstack.agent.testing.FreePorts;
@@ -44,7 +46,7 @@ class VendorToolsOnPathTest {
         env.put("PATH", tools.dir() + ":/usr/bin:/bin");
         env.put("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString());
         env.put("DSTACK_SHIM_HOST_ROOT", tmp.resolve("root").toString());
-        env.put("DSTACK_SHIM_TOOL_TIMEOUT", "3000");
+        env.put("DSTACK_SHIM_TOOL_TIMEOUT_MS", "3000");
     }
 
     private static Path fixture(String plugin, String file) {
@@ -52,7 +54,15 @@ class VendorToolsOnPathTest {
     }
 
     private PluginRuntime start() {
-        return PluginRuntime.start(PluginSettings.fromEnv(env), false);
+        return start(false);
+    }
+
+    private PluginRuntime start(boolean openTaskMetrics) {
+        try {
+            return PluginRuntime.start(PluginSettings.fromEnv(env), openTaskMetrics);
+        } catch (ConfigException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     private static Fingerprint vendor(PluginRuntime rt, String vendor) {
@@ -67,7 +77,7 @@ class VendorToolsOnPathTest {
             assertThat(rt.inventory().primaryVendor()).isEqualTo("nvidia");
             assertThat(rt.gpus().devices()).extracting(Device::id).containsExactly("GPU-aaaaaaaa-0000-0000-0000-000000000000",
                     "GPU-bbbbbbbb-1111-1111-1111-111111111111", "GPU-cccccccc-2222-2222-2222-222222222222", "GPU-dddddddd-3333-3333-3333-333333333333");
-            HostInfo info = HostInfo.collect(rt.gpus(), tmp);
+            HostInfo info = HostInfo.collect(rt.gpus().devices(), tmp);
             assertThat(List.of(info.gpuVendor(), info.gpuName(), info.gpuMemory(), info.gpuCount())).containsExactly("nvidia", "NVIDIA L4", 23034L, 4);
             assertThat(rt.gpus().devices().getFirst().driverVersion()).isEqualTo("550.90.07");
         }
@@ -85,7 +95,7 @@ class VendorToolsOnPathTest {
     @Test
     void aHangingToolIsKilledAtTheToolTimeoutWithItsChildren() {
         tree.file("/dev/accel", "");
-        env.put("DSTACK_SHIM_TOOL_TIMEOUT", "300");
+        env.put("DSTACK_SHIM_TOOL_TIMEOUT_MS", "300");
         tools.script("hl-smi", "sleep 27.1828 ; echo never");
         try (PluginRuntime rt = start()) {
             assertThat(vendor(rt, "intel").error()).isEqualTo("hl-smi: timed out");
@@ -185,27 +195,36 @@ class VendorToolsOnPathTest {
                 """.formatted(www));
         env.put("PATH", tools.dir() + ":/usr/bin:/bin");
         env.put("DSTACK_DCGM_EXPORTER_HTTP_PORT", String.valueOf(FreePorts.next()));
-        env.put("DSTACK_DCGM_EXPORTER_INTERVAL", "100");
-        PluginRuntime rt = PluginRuntime.start(PluginSettings.fromEnv(env), true);
+        env.put("DSTACK_DCGM_EXPORTER_INTERVAL_MS", "100");
+        PluginRuntime rt = start(true);
+        TaskMetrics metrics = rt.taskMetrics().orElseThrow();
         try {
-            assertThat(rt.exporter()).isPresent();
-            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> rt.taskMetrics(List.of("GPU-bbbbbbbb-1111-1111-1111-111111111111")) instanceof DcgmExporter.Metrics.Ok);
-            DcgmExporter.Metrics.Ok ok = (DcgmExporter.Metrics.Ok) rt.taskMetrics(List.of("GPU-bbbbbbbb-1111-1111-1111-111111111111"));
-            assertThat(ok.body()).contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"1\"").doesNotContain("GPU-aaaaaaaa");
-            assertThat(rt.taskMetrics(List.of())).isEqualTo(new DcgmExporter.Metrics.Ok(""));
+            Awaitility.await().atMost(Duration.ofSeconds(10)).until(() -> scrapes(metrics, "GPU-bbbbbbbb-1111-1111-1111-111111111111"));
+            assertThat(metrics.scrape(List.of("GPU-bbbbbbbb-1111-1111-1111-111111111111")))
+                    .contains("DCGM_FI_DEV_GPU_UTIL{gpu=\"1\"").doesNotContain("GPU-aaaaaaaa");
+            assertThat(metrics.scrape(List.of())).isEqualTo("");
         } finally {
             rt.close();
         }
-        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> rt.taskMetrics(List.of("GPU-b")) instanceof DcgmExporter.Metrics.ScrapeFailed);
+        Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> !scrapes(metrics, "GPU-b"));
+    }
+
+    /** Whether the source answers now (a scrape that fails throws). */
+    private static boolean scrapes(TaskMetrics metrics, String id) {
+        try {
+            metrics.scrape(List.of(id));
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     @Test
     void withoutDcgmExporterMetricsAreUnavailable() {
         tree.file("/dev/nvidiactl", "");
         tools.printing("nvidia-smi", fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
-        try (PluginRuntime rt = PluginRuntime.start(PluginSettings.fromEnv(env), true)) {
-            assertThat(rt.exporter()).isEmpty();
-            assertThat(rt.taskMetrics(List.of("GPU-x"))).isInstanceOf(DcgmExporter.Metrics.Unavailable.class);
+        try (PluginRuntime rt = start(true)) {
+            assertThat(rt.taskMetrics()).isEmpty();
         }
     }
 }

@@ -1,4 +1,4 @@
-package ai.dstack.agent.host;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;

@@ -1,7 +1,6 @@
-package ai.dstack.agent.host;
+package ai.dstack.agent.pluginhost;
 
-import ai.dstack.agent.plugin.DeviceInventory;
-import ai.dstack.agent.plugin.DeviceInventory.VendorState;
+import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
 import ai.dstack.agent.spi.AcceleratorPlugin;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;

@@ -1,4 +1,4 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.plugin.nvidia;
 
 /**
  * The counters file handed to {@code dcgm-exporter -f} ({@code field, type, help} per row): utilisation,

@@ -1,10 +1,15 @@
-package ai.dstack.agent.docker;
+package ai.dstack.agent.task;
 
 import ai.dstack.agent.config.ShimConfig;
+import ai.dstack.agent.docker.ContainerPlan;
+import ai.dstack.agent.docker.EngineException;
+import ai.dstack.agent.docker.ImageRef;
+import ai.dstack.agent.docker.Labels;
+import ai.dstack.agent.docker.RunnerMounts;
+import ai.dstack.agent.docker.SingleFileRunner;
 import ai.dstack.agent.spi.BindMount;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.DeviceNode;
-import ai.dstack.agent.task.TaskSpec;
 import ai.dstack.agent.volume.VolumeManager;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

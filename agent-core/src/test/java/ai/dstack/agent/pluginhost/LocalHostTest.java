@@ -1,6 +1,7 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.dstack.agent.spi.ToolResult;
 import ai.dstack.agent.testing.FakeExecutables;
@@ -17,7 +18,7 @@ class LocalHostTest {
     Path tmp;
 
     private LocalHost host(Map<String, String> env) {
-        return new LocalHost(tmp.resolve("root"), Duration.ofSeconds(5), env);
+        return new LocalHost(tmp.resolve("root"), Duration.ofSeconds(5), Map.of("dcgm-exporter-http-port", "10997"), env);
     }
 
     @Test
@@ -43,10 +44,21 @@ class LocalHostTest {
     }
 
     @Test
-    void waitsComeFromDstackShimVariablesInMilliseconds() {
-        LocalHost host = host(Map.of("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "1234", "DSTACK_SHIM_VOLUME_READY_TIMEOUT", "soon"));
-        assertThat(host.setting("volume-attach-timeout", Duration.ofSeconds(30))).isEqualTo(Duration.ofMillis(1234));
-        assertThat(host.setting("volume-ready-timeout", Duration.ofSeconds(10))).isEqualTo(Duration.ofSeconds(10));
-        assertThat(host.setting("volume-other", Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
+    void passedThroughValuesAreReadByNameAndAnUnknownNameIsRefused() {
+        LocalHost host = host(Map.of());
+        assertThat(host.setting("dcgm-exporter-http-port")).isEqualTo("10997");
+        assertThatThrownBy(() -> host.setting("dcgm-exporter-port")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("dcgm-exporter-port");
+    }
+
+    @Test
+    void aToolMissingFromPathRunsFromItsImageWithTheDockerArguments() {
+        FakeExecutables tools = new FakeExecutables(tmp.resolve("bin"));
+        tools.script("docker", "echo \"docker $*\"");
+        LocalHost host = host(Map.of("PATH", tools.dir().toString()));
+        assertThat(host.runInstalledOrImage("vendor-smi", List.of("--device", "/dev/x"), List.of("-s")).stdout())
+                .isEqualTo("docker run --rm --device /dev/x dstackai/vendor-smi:latest -s\n");
+        tools.script("vendor-smi", "echo direct $*");
+        assertThat(host.runInstalledOrImage("vendor-smi", List.of("--device", "/dev/x"), List.of("-s")).stdout()).isEqualTo("direct -s\n");
     }
 }

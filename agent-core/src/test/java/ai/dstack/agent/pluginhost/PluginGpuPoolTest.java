@@ -1,10 +1,8 @@
-package ai.dstack.agent.host;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.dstack.agent.plugin.DeviceInventory;
-import ai.dstack.agent.plugin.StubAccelerator;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;

@@ -1,10 +1,9 @@
 package ai.dstack.agent.task;
 
 import ai.dstack.agent.config.Waits;
-import ai.dstack.agent.docker.ContainerPlanner;
 import ai.dstack.agent.docker.Engine;
-import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostKeys;
+import ai.dstack.agent.pluginhost.GpuPool;
 import ai.dstack.agent.volume.VolumeManager;
 import java.util.concurrent.ScheduledExecutorService;
 
@@ -20,6 +19,6 @@ import java.util.concurrent.ScheduledExecutorService;
  * @param timer    runs deadlines
  * @param stats    step durations, for the agent's metrics
  */
-public record Host(Engine engine, ContainerPlanner planner, GpuPool gpus, VolumeManager volumes, HostKeys hostKeys,
+public record PipelineServices(Engine engine, ContainerPlanner planner, GpuPool gpus, VolumeManager volumes, HostKeys hostKeys,
                    Waits waits, ScheduledExecutorService timer, PipelineStats stats) {
 }

@@ -1,4 +1,4 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.HostContext;
 import ai.dstack.agent.spi.ToolResult;
@@ -8,8 +8,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +18,8 @@ import java.util.logging.Logger;
 /**
  * The host as plugins see it: reads under {@link PluginSettings#hostRoot()} (default {@code /}), vendor
  * tools found on the {@code PATH} of the agent's environment and killed (with their children) at a
- * timeout, waits tunable through {@code DSTACK_SHIM_<KEY>} (ms).
+ * timeout, a missing tool run from its {@link #toolImage image}, long-running helpers, the
+ * settings plugins read by name (the core's passed-through flags and the plugins' declared ones).
  */
 public final class LocalHost implements HostContext {
     private static final Logger LOG = Logger.getLogger(LocalHost.class.getName());
@@ -26,16 +27,22 @@ public final class LocalHost implements HostContext {
     private final Path root;
     private final Duration toolTimeout;
     private final Map<String, String> env;
+    private final Map<String, String> values;
 
-    public LocalHost(Path root, Duration toolTimeout, Map<String, String> env) {
+    /**
+     * @param values configuration values plugins may read by name ({@link #setting(String)})
+     * @param env    the environment tools run with ({@code PATH} included)
+     */
+    public LocalHost(Path root, Duration toolTimeout, Map<String, String> values, Map<String, String> env) {
         this.root = root.toAbsolutePath().normalize();
         this.toolTimeout = toolTimeout;
+        this.values = Map.copyOf(values);
         this.env = Map.copyOf(env);
     }
 
     /** The host of these settings, with tools from {@code env}'s {@code PATH}. */
     public static LocalHost of(PluginSettings settings) {
-        return new LocalHost(settings.hostRoot(), settings.toolTimeout(), settings.env());
+        return new LocalHost(settings.hostRoot(), settings.toolTimeout(), settings.values(), settings.env());
     }
 
     @Override
@@ -83,7 +90,7 @@ public final class LocalHost implements HostContext {
         try {
             out = Files.createTempFile("dstack-tool-", ".out");
             err = Files.createTempFile("dstack-tool-", ".err");
-            var argv = new java.util.ArrayList<>(command);
+            var argv = new ArrayList<>(command);
             argv.set(0, exe.get().toString());
             ProcessBuilder pb = new ProcessBuilder(argv).redirectOutput(out.toFile()).redirectError(err.toFile())
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -110,23 +117,48 @@ public final class LocalHost implements HostContext {
         }
     }
 
+    /** The image a vendor tool runs from when it is not installed on the host (dstack publishes them). */
+    public String toolImage(String tool) {
+        return "dstackai/" + tool + ":latest";
+    }
+
+    /** The tool itself, else {@code docker run --rm <dockerArgs> <toolImage(tool)> <args>}. */
     @Override
-    public Duration setting(String key, Duration fallback) {
-        String name = "DSTACK_SHIM_" + key.toUpperCase(Locale.ROOT).replace('-', '_');
-        String value = env.get(name);
-        if (value == null || value.isBlank()) {
-            return fallback;
+    public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
+        List<String> direct = new ArrayList<>();
+        direct.add(tool);
+        direct.addAll(args);
+        ToolResult result = run(direct);
+        if (!result.notFound()) {
+            return result;
         }
-        try {
-            long ms = Long.parseLong(value.strip());
-            if (ms >= 0) {
-                return Duration.ofMillis(ms);
-            }
-        } catch (NumberFormatException e) {
-            // fall through
+        List<String> viaDocker = new ArrayList<>(List.of("docker", "run", "--rm"));
+        viaDocker.addAll(dockerArgs);
+        viaDocker.add(toolImage(tool));
+        viaDocker.addAll(args);
+        return run(viaDocker);
+    }
+
+    @Override
+    public Process start(List<String> command) throws IOException {
+        Path exe = which(command.getFirst()).orElseThrow(() -> new IOException(command.getFirst() + ": not found on PATH"));
+        List<String> argv = new ArrayList<>(command);
+        argv.set(0, exe.toString());
+        ProcessBuilder pb = new ProcessBuilder(argv).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().clear();
+        pb.environment().putAll(env);
+        return pb.start();
+    }
+
+    @Override
+    public String setting(String name) {
+        String value = values.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("no setting " + name + " in the agent's configuration");
         }
-        LOG.warning(() -> name + "=" + value + " is not a number of milliseconds; using " + fallback.toMillis());
-        return fallback;
+        return value;
     }
 
     private static String read(Path file) throws IOException {

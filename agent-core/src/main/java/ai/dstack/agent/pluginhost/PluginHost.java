@@ -1,6 +1,9 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
+import ai.dstack.agent.config.FlagSpec;
+import ai.dstack.agent.config.ShimFlags;
 import ai.dstack.agent.spi.AcceleratorPlugin;
+import ai.dstack.agent.spi.Setting;
 import ai.dstack.agent.spi.StoragePlugin;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -143,6 +146,34 @@ public final class PluginHost implements AutoCloseable {
     /** Storage extensions of the started plugins. */
     public List<StoragePlugin> storage() {
         return manager.getExtensions(StoragePlugin.class);
+    }
+
+    /**
+     * The settings the started plugins declare, as rows of the agent's configuration table
+     * (environment only). A name declared twice, or one the core has, is refused with the plugin's id.
+     */
+    public List<FlagSpec> declaredSettings() {
+        Map<String, FlagSpec> rows = new LinkedHashMap<>();
+        Set<String> core = new java.util.HashSet<>();
+        ShimFlags.ALL.forEach(f -> core.add(f.name()));
+        for (PluginWrapper w : manager.getStartedPlugins()) {
+            List<Setting> declared = new ArrayList<>();
+            manager.getExtensions(AcceleratorPlugin.class, w.getPluginId()).forEach(e -> declared.addAll(e.settings()));
+            manager.getExtensions(StoragePlugin.class, w.getPluginId()).forEach(e -> declared.addAll(e.settings()));
+            for (Setting s : declared) {
+                if (core.contains(s.name()) || (rows.containsKey(s.name()) && !rows.get(s.name()).equals(row(s)))) {
+                    throw new IllegalArgumentException("plugin " + w.getPluginId() + " declares setting " + s.name()
+                            + ", which another part of the agent already has");
+                }
+                rows.put(s.name(), row(s));
+            }
+        }
+        return List.copyOf(rows.values());
+    }
+
+    private static FlagSpec row(Setting s) {
+        return new FlagSpec(s.name(), s.env(), FlagSpec.Kind.valueOf(s.kind().name()), s.defaultValue(), s.meaning(),
+                false, s.oldEnv());
     }
 
     @Override

@@ -1,4 +1,4 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
@@ -12,9 +12,9 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * The body of {@code GET /api/instance/health} (docs/shim.md §2.5) in DCGM's shape, from the primary vendor's
- * health sources (NVIDIA: nvidia-smi and DCGM's {@code dcgmi} when present): one incident per
- * unhealthy device, overall 20 if any device fails, 10 if any warns, else 0.
+ * The body of {@code GET /api/instance/health} (docs/shim.md §2.5) in the shape the dstack server reads (DCGM's
+ * health response), from the primary vendor's health report ({@code AcceleratorPlugin.health}): one
+ * incident per unhealthy device, overall 20 if any device fails, 10 if any warns, else 0.
  */
 public final class InstanceHealth {
     /** DCGM's entity group of GPUs. */

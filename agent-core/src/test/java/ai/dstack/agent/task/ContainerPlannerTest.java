@@ -1,11 +1,11 @@
-package ai.dstack.agent.docker;
+package ai.dstack.agent.task;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.dstack.agent.config.ShimFlags;
+import ai.dstack.agent.docker.ContainerPlan;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.DeviceNode;
-import ai.dstack.agent.task.TaskSpec;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;

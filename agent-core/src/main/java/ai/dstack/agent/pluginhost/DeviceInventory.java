@@ -1,10 +1,11 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.AcceleratorPlugin;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,7 +26,7 @@ import java.util.stream.Collectors;
  * What accelerators the host has, by vendor, found by the accelerator plugins at start, every
  * fingerprint interval and on demand (so drivers installed later are picked up), with each device's
  * health. The <em>primary vendor</em> is the one with the most devices (ties: lower
- * {@link AcceleratorPlugin#priority()}, i.e. nvidia &gt; amd &gt; intel &gt; tenstorrent); tasks are served
+ * {@link AcceleratorPlugin#priority()}, which the bundled plugins set in the Go shim's order); tasks are served
  * from it and {@code host_info.json} describes it.
  */
 public final class DeviceInventory implements AutoCloseable {
@@ -113,7 +114,11 @@ public final class DeviceInventory implements AutoCloseable {
         List<Device> plain = fp.devices().stream().map(d -> d.withHealth(true, "")).toList();
         List<HealthIncident> incidents;
         try {
-            incidents = List.copyOf(plugin.health(plain, host));
+            HealthReport report = plugin.health(plain, host);
+            if (report.error() != null) {
+                LOG.fine(() -> plugin.vendor() + " health: " + report.error());
+            }
+            incidents = report.incidents();
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, plugin.vendor() + " health check failed", e);
             incidents = List.of();
@@ -148,7 +153,7 @@ public final class DeviceInventory implements AutoCloseable {
         }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
-    /** Every vendor's latest state, in priority order (nvidia first). */
+    /** Every vendor's latest state, in priority order (lowest {@link AcceleratorPlugin#priority()} first). */
     public List<VendorState> vendors() {
         return List.copyOf(states.values());
     }

@@ -1,5 +1,7 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.plugin.nvidia;
 
+import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.TaskMetrics;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -17,28 +19,16 @@ import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * NVIDIA's {@code dcgm-exporter} run by the agent (docs/shim.md §5.7) and the per-task view of its scrape
- * that {@code GET /metrics/tasks/{id}} serves (docs/shim.md §2.14). Started only on a host whose primary
- * vendor is NVIDIA and where {@code dcgm-exporter -v} works; stopped with SIGTERM on {@link #close()}.
+ * NVIDIA's {@code dcgm-exporter}, started by the plugin on a host whose primary vendor is NVIDIA
+ * (docs/shim.md §5.7), and the per-task view of its scrape that the agent serves on
+ * {@code GET /metrics/tasks/{id}} (docs/shim.md §2.14). Port and collect interval are the agent's Go-compatible
+ * {@code --dcgm-exporter-http-port} and {@code --dcgm-exporter-interval} settings (the latter read
+ * as {@code dcgm-exporter-interval-ms}); the scrape is cached
+ * for one interval. Stopped with SIGTERM on {@link #close()}.
  */
-public final class DcgmExporter implements AutoCloseable {
+final class DcgmExporter implements TaskMetrics {
     private static final Logger LOG = Logger.getLogger(DcgmExporter.class.getName());
     static final Duration SCRAPE_TIMEOUT = Duration.ofSeconds(10);
-
-    /** What {@link #metricsFor} found. */
-    public sealed interface Metrics {
-        /** No exporter runs on this host: 404 {@code DCGM Exporter is not available}. */
-        record Unavailable() implements Metrics {
-        }
-
-        /** The scrape failed: 502 with this text. */
-        record ScrapeFailed(String error) implements Metrics {
-        }
-
-        /** 200 with this Prometheus text (empty for a task without GPUs). */
-        record Ok(String body) implements Metrics {
-        }
-    }
 
     private final Process process;
     private final URI endpoint;
@@ -53,59 +43,41 @@ public final class DcgmExporter implements AutoCloseable {
         this.cacheFor = cacheFor;
     }
 
-    /**
-     * Starts the exporter when the primary vendor is NVIDIA and {@code dcgm-exporter -v} exits 0;
-     * empty otherwise (a failure is only logged).
-     */
-    public static Optional<DcgmExporter> start(DeviceInventory inventory, LocalHost host, PluginSettings settings) {
-        if (!inventory.primaryVendor().equals("nvidia")) {
-            return Optional.empty();
-        }
-        Optional<Path> exe = host.which("dcgm-exporter");
-        if (exe.isEmpty() || !host.run(List.of("dcgm-exporter", "-v")).ok()) {
+    /** Starts the exporter when {@code dcgm-exporter -v} exits 0; empty otherwise (a failure is only logged). */
+    static Optional<TaskMetrics> start(HostContext host) {
+        if (!host.run(List.of("dcgm-exporter", "-v")).ok()) {
             LOG.info("dcgm-exporter not available: /metrics/tasks answers 404");
             return Optional.empty();
         }
         try {
+            int port = Integer.parseInt(host.setting("dcgm-exporter-http-port"));
+            Duration interval = host.millis("dcgm-exporter-interval-ms");
             Path counters = Files.createTempFile("dstack-dcgm-counters-", ".csv");
             Files.writeString(counters, DcgmCounters.CSV);
             counters.toFile().deleteOnExit();
-            String address = "localhost:" + settings.dcgmExporterPort();
-            ProcessBuilder pb = new ProcessBuilder(exe.get().toString(), "-f", counters.toString(), "-a", address,
-                    "-c", String.valueOf(settings.dcgmExporterInterval().toMillis()))
-                    .redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD);
-            pb.environment().clear();
-            pb.environment().putAll(host.env());
-            Process p = pb.start();
+            String address = "localhost:" + port;
+            Process p = host.start(List.of("dcgm-exporter", "-f", counters.toString(), "-a", address,
+                    "-c", String.valueOf(interval.toMillis())));
             LOG.info(() -> "dcgm-exporter started on " + address + " (pid " + p.pid() + ")");
-            return Optional.of(new DcgmExporter(p, URI.create("http://" + address + "/metrics"), settings.dcgmExporterInterval()));
-        } catch (IOException e) {
+            return Optional.of(new DcgmExporter(p, URI.create("http://" + address + "/metrics"), interval));
+        } catch (IOException | RuntimeException e) {
             LOG.warning(() -> "dcgm-exporter did not start: " + e.getMessage());
             return Optional.empty();
         }
     }
 
-    /** The metrics of the GPUs with these ids (NVIDIA UUIDs) from the latest scrape. */
-    public Metrics metricsFor(Collection<String> gpuIds) {
-        String scrape;
+    /** The metrics of the GPUs with these ids (their UUIDs) from the latest scrape. */
+    @Override
+    public String scrape(Collection<String> gpuIds) throws IOException {
         try {
-            scrape = scrape();
-        } catch (IOException e) {
-            return new Metrics.ScrapeFailed(e.getMessage());
+            return filter(cachedScrape(), gpuIds);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return new Metrics.ScrapeFailed("interrupted");
+            throw new IOException("interrupted", e);
         }
-        return new Metrics.Ok(filter(scrape, gpuIds));
     }
 
-    /** The what-{@code /metrics/tasks} answers for a missing exporter. */
-    public static Metrics unavailable() {
-        return new Metrics.Unavailable();
-    }
-
-    private synchronized String scrape() throws IOException, InterruptedException {
+    private synchronized String cachedScrape() throws IOException, InterruptedException {
         long now = System.nanoTime();
         if (cached != null && now - cachedAt < cacheFor.toNanos()) {
             return cached;
@@ -125,7 +97,7 @@ public final class DcgmExporter implements AutoCloseable {
      * {@code # HELP}/{@code # TYPE} lines once right before its first kept sample; drops other
      * comments and blank lines; trims lines. No ids → empty text.
      */
-    public static String filter(String scrape, Collection<String> ids) {
+    static String filter(String scrape, Collection<String> ids) {
         if (ids.isEmpty()) {
             return "";
         }

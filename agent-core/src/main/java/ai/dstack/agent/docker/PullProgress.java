@@ -1,4 +1,4 @@
-package ai.dstack.agent.task;
+package ai.dstack.agent.docker;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 

@@ -1,8 +1,11 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.dstack.agent.plugin.PluginHost.LoadedPlugin;
+import ai.dstack.agent.config.ConfigException;
+import ai.dstack.agent.config.FlagSpec;
+import ai.dstack.agent.pluginhost.PluginHost.LoadedPlugin;
 import ai.dstack.agent.spi.AcceleratorPlugin;
 import ai.dstack.agent.spi.StoragePlugin;
 import ai.dstack.agent.testing.RepoPaths;
@@ -10,6 +13,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
@@ -70,6 +74,35 @@ class PluginHostTest {
             assertThat(host.plugins()).filteredOn(p -> p.id().equals("gpu-misnamed")).singleElement()
                     .satisfies(p -> assertThat(p.state()).isEqualTo("failed"))
                     .satisfies(p -> assertThat(p.problem()).contains("gpu-other"));
+        }
+    }
+
+    @Test
+    void pluginSettingsJoinTheTableAndAreReadFromTheEnvironmentUnderTheirCurrentOrOldNames() throws Exception {
+        RepoPaths.copyBuiltPlugins(dir, "storage-ext4");
+        Map<String, String> env = Map.of("DSTACK_SHIM_PLUGINS_DIR", dir.toString(),
+                "DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "1234", "DSTACK_SHIM_VOLUME_READY_TIMEOUT_MS", "77",
+                "DSTACK_SHIM_VOLUME_READY_TIMEOUT", "88");
+        PluginSettings settings = PluginSettings.fromEnv(env);
+        try (PluginHost host = PluginHost.load(settings)) {
+            assertThat(host.declaredSettings()).extracting(FlagSpec::env).contains("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT_MS",
+                    "DSTACK_SHIM_VOLUME_FORMAT_TIMEOUT_MS");
+            LocalHost local = PluginRuntime.hostFor(host, settings);
+            assertThat(local.millis("volume-attach-timeout-ms")).isEqualTo(Duration.ofMillis(1234));
+            assertThat(local.millis("volume-ready-timeout-ms")).isEqualTo(Duration.ofMillis(77));
+            assertThat(local.millis("volume-format-timeout-ms")).isEqualTo(Duration.ofMinutes(10));
+            assertThat(local.setting("dcgm-exporter-http-port")).isEqualTo("10997");
+        }
+    }
+
+    @Test
+    void aPluginSettingThatDoesNotParseStopsTheAgentNamingTheVariable() {
+        RepoPaths.copyBuiltPlugins(dir, "storage-ext4");
+        PluginSettings settings = PluginSettings.fromEnv(Map.of("DSTACK_SHIM_PLUGINS_DIR", dir.toString(),
+                "DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "soon"));
+        try (PluginHost host = PluginHost.load(settings)) {
+            assertThatThrownBy(() -> PluginRuntime.hostFor(host, settings)).isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("\"soon\" for DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT");
         }
     }
 

@@ -1,4 +1,4 @@
-package ai.dstack.agent.plugin;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.AcceleratorPlugin;
 import ai.dstack.agent.spi.ContainerEdits;
@@ -6,6 +6,7 @@ import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HealthIncident;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,8 +58,8 @@ public class StubAccelerator implements AcceleratorPlugin {
     }
 
     @Override
-    public List<HealthIncident> health(List<Device> devices, HostContext host) {
-        return List.copyOf(incidents);
+    public HealthReport health(List<Device> devices, HostContext host) {
+        return HealthReport.of(incidents);
     }
 
     @Override

@@ -1,4 +1,4 @@
-package ai.dstack.agent.host;
+package ai.dstack.agent.pluginhost;
 
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;
@@ -12,7 +12,7 @@ import java.util.Optional;
  * first), sets are disjoint, unhealthy devices are never handed out.
  */
 public interface GpuPool {
-    /** Vendor key of the devices this pool hands out ({@code nvidia}, …), or {@code none}. */
+    /** Vendor key of the devices this pool hands out (the plugin's {@code vendor()}), or {@code none}. */
     String vendor();
 
     /** Every device of the primary vendor, in index order, with its current health. */
