@@ -144,6 +144,7 @@ public final class Main {
         }
 
         PluginRuntime plugins = startPlugins(config, env);
+        plugins.startHealthChecks(config.waits().health());
         GpuPool gpus = plugins.gpus();
         VolumeManager volumes = new PluginVolumeManager(plugins.storage(), plugins.host());
 

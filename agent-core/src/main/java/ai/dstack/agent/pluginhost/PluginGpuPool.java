@@ -58,6 +58,11 @@ public final class PluginGpuPool implements GpuPool {
         return List.copyOf(taken);
     }
 
+    /** Whether any task holds a device now. */
+    public synchronized boolean anyHeld() {
+        return !holders.isEmpty();
+    }
+
     @Override
     public synchronized void restore(String taskId, List<String> ids) {
         ids.forEach(id -> holders.putIfAbsent(id, taskId));

@@ -20,6 +20,7 @@ class PluginGpuPoolTest {
     private PluginGpuPool pool(StubAccelerator... plugins) {
         DeviceInventory inventory = new DeviceInventory(List.of(plugins), new FakeHost(root));
         inventory.refresh();
+        inventory.checkHealth();
         return new PluginGpuPool(inventory, new FakeHost(root));
     }
 

@@ -33,11 +33,14 @@ public final class FakeGpuHost {
     }
 
     /**
-     * A shim on {@code engine} seeing four L4 GPUs: {@code tools} (its folder first on PATH) gets the
-     * fake {@code nvidia-smi}; the plugins loaded are {@code gpu-nvidia} plus {@code morePlugins}.
+     * A shim on {@code engine} seeing four L4 GPUs: {@code tools} (its folder first on PATH) gets a
+     * fake {@code nvidia-smi} listing them, unless it has one already; the plugins loaded are
+     * {@code gpu-nvidia} plus {@code morePlugins}.
      */
     public static ShimProcess.Builder shim(Path tmp, TestDockerd engine, FakeExecutables tools, String... morePlugins) {
-        tools.printing("nvidia-smi", RepoPaths.fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
+        if (!Files.exists(tools.dir().resolve("nvidia-smi"))) {
+            tools.printing("nvidia-smi", RepoPaths.fixture("gpu-nvidia", "nvidia-smi/l4-x4.csv"));
+        }
         new FakeHost(tmp.resolve("root")).file("/dev/nvidiactl", "");
         String[] plugins = new String[morePlugins.length + 1];
         plugins[0] = "gpu-nvidia";
