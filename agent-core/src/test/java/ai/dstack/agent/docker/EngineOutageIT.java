@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,23 +28,20 @@ import org.junit.jupiter.api.io.TempDir;
 class EngineOutageIT {
     @TempDir
     Path tmp;
+    FakeGpuHost gpuHost;
     TestDockerd engine;
     ShimProcess shim;
 
     @BeforeEach
     void startEngine() throws Exception {
-        String why = TestDockerd.unavailableBecause();
-        Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
-        engine = FakeGpuHost.engine(tmp);
+        gpuHost = FakeGpuHost.start(tmp);
+        engine = gpuHost.engine();
     }
 
     @AfterEach
     void stopAll() {
-        if (shim != null) {
-            shim.close();
-        }
-        if (engine != null) {
-            engine.close();
+        if (gpuHost != null) {
+            gpuHost.close();
         }
     }
 
@@ -98,12 +94,12 @@ class EngineOutageIT {
 
     /** The shim on the test engine, as a 4×L4 NVIDIA host, writing host_info.json. */
     private ApiClient startShim() throws Exception {
-        shim = FakeGpuHost.shim(tmp, engine, new FakeExecutables(tmp.resolve("bin")))
-                .env("DSTACK_SERVICE_MODE", "1").start();
+        shim = gpuHost.start(gpuHost.shim(new FakeExecutables(tmp.resolve("bin")))
+                .env("DSTACK_SERVICE_MODE", "1"));
         return shim.api();
     }
 
     private String submitGpuTask(ApiClient api, int gpus) {
-        return FakeGpuHost.submitSleeping(api, tmp, gpus);
+        return gpuHost.submitSleeping(api, gpus);
     }
 }

@@ -7,7 +7,6 @@ import ai.dstack.agent.testing.ApiClient;
 import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.FakeExecutables;
 import ai.dstack.agent.testing.ShimProcess;
-import ai.dstack.agent.testing.TestDockerd;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +14,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,15 +27,13 @@ import org.junit.jupiter.api.io.TempDir;
 class TerminateDuringPreparationIT {
     @TempDir
     Path tmp;
-    TestDockerd engine;
+    FakeGpuHost gpuHost;
     ShimProcess shim;
     Path fifo;
 
     @BeforeEach
     void startEngine() throws Exception {
-        String why = TestDockerd.unavailableBecause();
-        Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
-        engine = FakeGpuHost.engine(tmp);
+        gpuHost = FakeGpuHost.start(tmp);
     }
 
     @AfterEach
@@ -45,11 +41,8 @@ class TerminateDuringPreparationIT {
         if (fifo != null && Files.exists(fifo)) {
             Commands.succeeds("timeout", "5", "sh", "-c", "echo > '" + fifo + "'"); // frees a still-blocked lsblk
         }
-        if (shim != null) {
-            shim.close();
-        }
-        if (engine != null) {
-            engine.close();
+        if (gpuHost != null) {
+            gpuHost.close();
         }
     }
 
@@ -61,10 +54,10 @@ class TerminateDuringPreparationIT {
         Path started = tmp.resolve("bin/lsblk.started");
         // The block-device lookup hangs until the FIFO gets a writer (which only the cleanup provides).
         tools.script("lsblk", "touch '" + started + "'\ncat '" + fifo + "' >/dev/null\n");
-        shim = FakeGpuHost.shim(tmp, engine, tools, "storage-ext4")
+        shim = gpuHost.start(gpuHost.shim(tools, "storage-ext4")
                 .env("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT_MS", "600000")
                 .env("DSTACK_SHIM_REMOVE_WAIT_MS", "30000") // shorter than the tool timeout (2 min): only an interrupt frees it
-                .start();
+                );
         ApiClient api = shim.api();
 
         Map<String, Object> body = TaskCalls.busybox("host");
@@ -82,7 +75,7 @@ class TerminateDuringPreparationIT {
         TaskCalls.terminateAndRemove(api, waiting);
         assertThat(api.get("/api/tasks/" + waiting).status()).isEqualTo(404);
 
-        String next = FakeGpuHost.submitSleeping(api, tmp, 4);
+        String next = gpuHost.submitSleeping(api, 4);
         assertThat(TaskCalls.awaitStatus(api, next, "running").path("gpus_ids")).hasSize(4);
         TaskCalls.terminateAndRemove(api, next);
     }

@@ -8,13 +8,11 @@ import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.FakeExecutables;
 import ai.dstack.agent.testing.RepoPaths;
 import ai.dstack.agent.testing.ShimProcess;
-import ai.dstack.agent.testing.TestDockerd;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -27,15 +25,13 @@ import org.junit.jupiter.api.io.TempDir;
 class VendorToolsInTheFieldIT {
     @TempDir
     Path tmp;
-    TestDockerd engine;
+    FakeGpuHost gpuHost;
     ShimProcess shim;
     Path bin;
 
     @BeforeEach
     void startEngine() throws Exception {
-        String why = TestDockerd.unavailableBecause();
-        Assumptions.assumeTrue(why == null, () -> "skipped: " + why);
-        engine = FakeGpuHost.engine(tmp);
+        gpuHost = FakeGpuHost.start(tmp);
         bin = Files.createDirectories(tmp.resolve("bin"));
         Commands.run("mkfifo", bin.resolve("health.fifo").toString());
         // Device list and health from the plugin's fixtures; with 'block-health' the health query
@@ -61,20 +57,17 @@ class VendorToolsInTheFieldIT {
     @AfterEach
     void stopAll() {
         Commands.succeeds("timeout", "5", "sh", "-c", "echo > '" + bin.resolve("health.fifo") + "'"); // frees a blocked check
-        if (shim != null) {
-            shim.close();
-        }
-        if (engine != null) {
-            engine.close();
+        if (gpuHost != null) {
+            gpuHost.close();
         }
     }
 
     private ApiClient startShim() {
-        shim = FakeGpuHost.shim(tmp, engine, new FakeExecutables(bin))
+        shim = gpuHost.start(gpuHost.shim(new FakeExecutables(bin))
                 .env("DSTACK_SHIM_HEALTH_INTERVAL_MS", "100")
                 .env("DSTACK_SHIM_FINGERPRINT_INTERVAL_MS", "100")
                 .env("DSTACK_SHIM_TOOL_TIMEOUT_MS", "600000")
-                .start();
+                );
         return shim.api();
     }
 
@@ -108,7 +101,7 @@ class VendorToolsInTheFieldIT {
         // Two failures logged: the refresh that saw the first one has finished.
         await().atMost(Duration.ofSeconds(60)).until(() -> Files.exists(bin.resolve("failures"))
                 && Files.readAllLines(bin.resolve("failures")).size() >= 2);
-        String id = FakeGpuHost.submitSleeping(api, tmp, 2);
+        String id = gpuHost.submitSleeping(api, 2);
         assertThat(TaskCalls.awaitStatus(api, id, "running").path("gpus_ids")).hasSize(2);
         assertThat(api.get("/api/instance/info").json().path("gpu_vendor").asText()).isEqualTo("nvidia");
         TaskCalls.terminateAndRemove(api, id);
