@@ -64,12 +64,13 @@ class EngineOutageIT {
         String first = submitGpuTask(api, 4);
         TaskCalls.awaitStatus(api, first, "running");
 
-        // Its container dies with the engine (a stopping engine stops its containers): terminated with a reason.
+        // Its container dies with the engine (a stopping engine stops its containers): terminated with a
+        // reason, as soon as the engine tells (on its way down, or once it answers again).
         engine.stop();
+        engine.restart();
         JsonNode died = TaskCalls.awaitStatus(api, first, "terminated");
         assertThat(died.path("termination_reason").asText()).isEqualTo("container_exited_with_error");
         assertThat(died.path("termination_message").asText()).isNotEmpty();
-        engine.restart();
         TaskCalls.terminateAndRemove(api, first);
 
         // A task restored from disk while the engine is down is not judged: it stays running and keeps its GPUs.
