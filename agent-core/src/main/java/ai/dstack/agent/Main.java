@@ -16,6 +16,7 @@ import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
 import ai.dstack.agent.host.HostUsers;
+import ai.dstack.agent.host.LoopbackSockets;
 import ai.dstack.agent.pluginhost.GpuPool;
 import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.pluginhost.PluginSettings;
@@ -23,6 +24,7 @@ import ai.dstack.agent.task.ContainerPlanner;
 import ai.dstack.agent.task.PipelineServices;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
+import ai.dstack.agent.task.TaskPeers;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
 import ai.dstack.agent.volume.PluginVolumeManager;
@@ -186,7 +188,8 @@ public final class Main {
 
         Stopper stopper = new Stopper(components, plugins, config);
         WebServer server = ApiServer.create(config.httpPort(), config.waits().shutdownGrace(), version, tasks, components,
-                plugins, stats, stopper::request);
+                plugins, stats, stopper::request, config.apiPeerCheck()
+                        ? Optional.of(new TaskPeers(tasks, engine, new LoopbackSockets(Path.of("/proc")))) : Optional.empty());
         stopper.server = server;
         Signal.handle(new Signal("TERM"), s -> stopper.request(false));
         Signal.handle(new Signal("INT"), s -> stopper.request(false));

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /**
  * The core's packages import one way (README "Layout"): {@code api}/{@code cli} → {@code task} →
  * {@code docker} | {@code pluginhost} | {@code volume} | {@code host} | {@code component} →
- * {@code config} | {@code files} | {@code json}. A package may use only packages of a lower layer,
+ * {@code config} | {@code files} | {@code json} | {@code shell}. A package may use only packages of a lower layer,
  * never one of its own layer or above; the entry point ({@code Main}) wires everything.
  */
 class PackageLayersTest {
@@ -27,7 +27,7 @@ class PackageLayersTest {
             Map.entry("task", 3),
             Map.entry("docker", 2), Map.entry("pluginhost", 2), Map.entry("volume", 2), Map.entry("host", 2),
             Map.entry("component", 2),
-            Map.entry("config", 1), Map.entry("files", 1), Map.entry("json", 1));
+            Map.entry("config", 1), Map.entry("files", 1), Map.entry("json", 1), Map.entry("shell", 1));
     private static final Pattern PACKAGE = Pattern.compile("^package ai\\.dstack\\.agent\\.(\\w+)", Pattern.MULTILINE);
     private static final Pattern REFERENCE = Pattern.compile("\\bai\\.dstack\\.agent\\.([a-z]\\w*)\\.");
 

@@ -29,12 +29,14 @@ import java.util.Optional;
  * @param dockerHost           the Docker engine endpoint
  * @param pluginValues         core settings plugins may read by name ({@link ShimFlags#PASSED_TO_PLUGINS})
  * @param waits                every long wait
+ * @param apiPeerCheck         refuse the API to processes of task containers
  */
 public record ShimConfig(Path home, Path shimBinaryPath, int httpPort, LogLevel logLevel, String runnerDownloadUrl,
                          Path runnerBinaryPath, int runnerHttpPort, int runnerSshPort, String runnerSshLogLevel,
                          String runnerLogLevel, List<String> passEnv, boolean privileged, String pjrtDevice,
                          boolean serviceMode, Optional<Path> runnerRuntimeDir, String pluginsDir, String plugins,
-                         Path hostRoot, String dockerHost, Map<String, String> pluginValues, Waits waits) {
+                         Path hostRoot, String dockerHost, Map<String, String> pluginValues, Waits waits,
+                         boolean apiPeerCheck) {
     public ShimConfig {
         passEnv = List.copyOf(passEnv);
         pluginValues = Map.copyOf(pluginValues);

@@ -41,6 +41,7 @@ public final class ShimFlags {
             new FlagSpec("privileged", "DSTACK_DOCKER_PRIVILEGED", Kind.BOOL, "false", "Run every container privileged"),
             new FlagSpec("pjrt-device", "PJRT_DEVICE", Kind.STRING, "", "Set PJRT_DEVICE=<value> in containers (GCP TPU: TPU)"),
             new FlagSpec("service", "DSTACK_SERVICE_MODE", Kind.BOOL, "false", "Write host_info.json at startup"),
+            new FlagSpec("api-peer-check", "DSTACK_SHIM_API_PEER_CHECK", Kind.BOOL, "true", "Refuse the API (403) to processes of task containers (host-network jobs share the host's loopback)"),
             new FlagSpec("plugins-dir", "DSTACK_SHIM_PLUGINS_DIR", Kind.STRING, "", "Folder of plugin zips (default: the install's plugins/, in the source tree plugins/target/plugins)"),
             new FlagSpec("plugins", "DSTACK_SHIM_PLUGINS", Kind.STRING, "", "Comma-separated plugin ids to load (default: all in the plugins folder)"),
             new FlagSpec("host-root", "DSTACK_SHIM_HOST_ROOT", Kind.STRING, "/", "Where plugins read host paths (/dev, /sys) from; tools and Docker still get the logical paths"),
@@ -203,7 +204,7 @@ public final class ShimFlags {
                 v.string("runner-log-level"), passEnv, v.bool("privileged"), v.string("pjrt-device"), v.bool("service"),
                 runtime.isEmpty() ? Optional.empty() : Optional.of(Path.of(runtime).toAbsolutePath().normalize()),
                 v.string("plugins-dir"), v.string("plugins"), Path.of(hostRoot.isEmpty() ? "/" : hostRoot),
-                v.string("docker-host"), forPlugins, waits);
+                v.string("docker-host"), forPlugins, waits, v.bool("api-peer-check"));
     }
 
     /** Parses Go's boolean spellings; empty is false. */

@@ -482,6 +482,19 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** The host's process id of a container's main process; 0 when it is not running or does not exist. */
+    public long mainPid(String id) throws EngineException {
+        Connection c = connection();
+        try {
+            Long pid = c.calls().inspectContainerCmd(id).exec().getState().getPidLong();
+            return pid == null ? 0 : pid;
+        } catch (NotFoundException e) {
+            return 0;
+        } catch (RuntimeException e) {
+            throw failed(c, e);
+        }
+    }
+
     /** Every container carrying the task label (any owner), as inspected facts. */
     public List<ContainerFacts> taskContainers() throws EngineException {
         Connection conn = connection();

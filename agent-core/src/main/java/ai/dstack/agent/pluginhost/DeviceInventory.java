@@ -7,6 +7,7 @@ import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
 import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.topology.Topology;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -45,13 +46,11 @@ public final class DeviceInventory implements AutoCloseable {
      * @param plugin      the plugin that answered
      * @param fingerprint what it found (after a failed refresh: the last good devices, and the error)
      * @param incidents   the health findings behind the verdicts
+     * @param topology    how the devices are wired, as the plugin reported it ({@link Topology#NONE} when it cannot tell)
      * @param checked     whether a health check has produced a result for these devices yet
      */
     public record VendorState(AcceleratorPlugin plugin, Fingerprint fingerprint, List<HealthIncident> incidents,
-                              boolean checked) {
-        public VendorState(AcceleratorPlugin plugin, Fingerprint fingerprint, List<HealthIncident> incidents) {
-            this(plugin, fingerprint, incidents, true);
-        }
+                              Topology topology, boolean checked) {
 
         public String vendor() {
             return plugin.vendor();
@@ -59,7 +58,7 @@ public final class DeviceInventory implements AutoCloseable {
     }
 
     /** A vendor's fingerprint as found, before health; {@code viaImage}: its tools ran as containers. */
-    private record Found(AcceleratorPlugin plugin, Fingerprint fingerprint, boolean viaImage) {
+    private record Found(AcceleratorPlugin plugin, Fingerprint fingerprint, boolean viaImage, Topology topology) {
     }
 
     private final List<AcceleratorPlugin> plugins;
@@ -106,7 +105,7 @@ public final class DeviceInventory implements AutoCloseable {
                             "last refresh failed (kept the devices found before): " + error);
                     viaImage = before.viaImage();
                 }
-                next.put(plugin.vendor(), new Found(plugin, fp, viaImage));
+                next.put(plugin.vendor(), new Found(plugin, fp, viaImage, topology(plugin, fp.devices(), before)));
             }
             found = next;
         } finally {
@@ -131,6 +130,43 @@ public final class DeviceInventory implements AutoCloseable {
             LOG.warning(() -> plugin.vendor() + ": " + error);
         }
         return fp;
+    }
+
+    /**
+     * The plugin's topology of these devices: asked again only when the device ids changed or the
+     * last answer was a failure (wiring does not change while the devices stay the same).
+     */
+    private Topology topology(AcceleratorPlugin plugin, List<Device> devices, Found previous) {
+        if (devices.isEmpty()) {
+            return Topology.NONE;
+        }
+        if (previous != null && previous.topology().error() == null
+                && ids(previous.fingerprint().devices()).equals(ids(devices))) {
+            return previous.topology();
+        }
+        Topology t;
+        try {
+            t = plugin.topology(devices, host);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, plugin.vendor() + " topology failed", e);
+            t = Topology.failed("plugin error: " + e);
+        }
+        if (t == null) {
+            t = Topology.NONE;
+        }
+        String error = t.error();
+        String before = previous == null ? null : previous.topology().error();
+        if (error != null && !error.equals(before)) {
+            LOG.warning(() -> plugin.vendor() + " topology unknown, devices are handed out lowest index first: " + error);
+        } else if (t.known()) {
+            Topology known = t;
+            LOG.info(() -> plugin.vendor() + " topology: " + known.links().size() + " device pairs, NUMA node by device " + new java.util.TreeMap<>(known.numaNodes()));
+        }
+        return t;
+    }
+
+    private static List<String> ids(List<Device> devices) {
+        return devices.stream().map(Device::id).toList();
     }
 
     private long imageRuns() {
@@ -173,7 +209,7 @@ public final class DeviceInventory implements AutoCloseable {
         Fingerprint fp = f.fingerprint();
         List<HealthIncident> incidents = health.get(f.plugin().vendor());
         if (fp.devices().isEmpty() || incidents == null) {
-            return new VendorState(f.plugin(), fp, List.of(), !fp.devices().isEmpty() && incidents != null);
+            return new VendorState(f.plugin(), fp, List.of(), f.topology(), !fp.devices().isEmpty() && incidents != null);
         }
         Map<Integer, List<HealthIncident>> byIndex = incidents.stream().collect(Collectors.groupingBy(HealthIncident::deviceIndex));
         List<Device> judged = new ArrayList<>();
@@ -183,7 +219,8 @@ public final class DeviceInventory implements AutoCloseable {
             String detail = mine.stream().map(HealthIncident::message).collect(Collectors.joining("; "));
             judged.add(d.withHealth(!fails, detail));
         }
-        return new VendorState(f.plugin(), new Fingerprint(fp.vendor(), fp.present(), judged, fp.error()), incidents, true);
+        return new VendorState(f.plugin(), new Fingerprint(fp.vendor(), fp.present(), judged, fp.error()), incidents,
+                f.topology(), true);
     }
 
     /** Starts refreshing every {@code interval} in the background (after a first {@link #refresh()}). */

@@ -7,6 +7,7 @@ import ai.dstack.agent.docker.ImageRef;
 import ai.dstack.agent.docker.Labels;
 import ai.dstack.agent.docker.RunnerMounts;
 import ai.dstack.agent.docker.SingleFileRunner;
+import ai.dstack.agent.shell.ShellWords;
 import ai.dstack.agent.spi.BindMount;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.DeviceNode;
@@ -27,7 +28,10 @@ import java.util.Set;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
-/** Turns a task into its container plan (docs/shim.md §4.2–§4.7). Pure apart from reading which runner files exist. */
+/**
+ * Turns a task into its container plan (docs/shim.md §4.2–§4.7): {@link #plan} is pure; the file work
+ * of picking the runner (unpacking, pruning old runtimes) is {@link #runnerMounts}.
+ */
 public final class ContainerPlanner {
     /**
      * Runs in a subshell so nothing leaks into the runner; installs openssh-server when sshd is
@@ -48,13 +52,8 @@ public final class ContainerPlanner {
     private final Map<String, String> passEnv;
     private final Optional<String> reportedVersion;
     private final boolean infiniband;
-    private final RunnerChoice runnerMounts;
-
-    /** Picks the runner mounts for a new container. */
-    @FunctionalInterface
-    private interface RunnerChoice {
-        RunnerMounts get() throws IOException;
-    }
+    private final Optional<Path> bundledRuntime;
+    private final Supplier<Set<String>> runtimesInUse;
 
     /**
      * @param config          the shim configuration
@@ -81,15 +80,28 @@ public final class ContainerPlanner {
         this.passEnv = pass;
         this.reportedVersion = Optional.ofNullable(shimEnv.get("DSTACK_REPORTED_VERSION")).filter(v -> !v.isBlank());
         this.infiniband = Files.exists(Path.of("/dev/infiniband"));
-        this.runnerMounts = () -> {
-            RunnerMounts chosen = RunnerMounts.choose(config.runnerRuntimeDir(), config.runnerBinaryPath(), bundledRuntime);
-            try {
-                SingleFileRunner.prune(config.runnerBinaryPath(), runtimesInUse.get());
-            } catch (RuntimeException e) {
-                LOG.warning("old runner runtimes kept: " + e.getMessage());
-            }
-            return chosen;
-        };
+        this.bundledRuntime = bundledRuntime;
+        this.runtimesInUse = runtimesInUse;
+    }
+
+    /**
+     * The runner a new container gets, with the file work that choice needs: our single-file runner
+     * is unpacked when it has not been yet, and runtimes of replaced ones that no container mounts
+     * any more are deleted. Called right before {@link #plan}, which only reads its answer.
+     */
+    public RunnerMounts runnerMounts() throws EngineException {
+        RunnerMounts chosen;
+        try {
+            chosen = RunnerMounts.choose(config.runnerRuntimeDir(), config.runnerBinaryPath(), bundledRuntime);
+        } catch (IOException e) {
+            throw new EngineException(e.getMessage(), e);
+        }
+        try {
+            SingleFileRunner.prune(config.runnerBinaryPath(), runtimesInUse.get());
+        } catch (RuntimeException e) {
+            LOG.warning("old runner runtimes kept: " + e.getMessage());
+        }
+        return chosen;
     }
 
     /** {@code <name>-<first 8 hex of sha256("<name>/<id>")>} (docs/shim.md §4.2). */
@@ -102,9 +114,12 @@ public final class ContainerPlanner {
         }
     }
 
-    /** The plan for a task whose GPUs are {@code gpuIds}, with the pool's {@code gpuEdits} for them. */
+    /**
+     * The plan for a task whose GPUs are {@code gpuIds}, with the pool's {@code gpuEdits} for them and
+     * the {@link #runnerMounts() runner} to mount. Touches nothing.
+     */
     public ContainerPlan plan(TaskSpec spec, String containerName, Path runnerDir, List<String> gpuIds,
-                              ContainerEdits gpuEdits) throws EngineException {
+                              ContainerEdits gpuEdits, RunnerMounts runner) {
         Map<String, String> labels = Map.of(Labels.IS_TASK, "true", Labels.TASK_ID, spec.id(),
                 Labels.HOME, config.home().toString());
         Map<String, String> env = new LinkedHashMap<>(passEnv);
@@ -113,12 +128,6 @@ public final class ContainerPlanner {
         }
         reportedVersion.ifPresent(v -> env.put("DSTACK_REPORTED_VERSION", v));
 
-        RunnerMounts runner;
-        try {
-            runner = runnerMounts.get();
-        } catch (IOException e) {
-            throw new EngineException(e.getMessage(), e);
-        }
         List<BindMount> mounts = new ArrayList<>();
         mounts.add(new BindMount(runnerDir.toString(), "/tmp/runner", false));
         mounts.add(runner.binary());
@@ -149,23 +158,18 @@ public final class ContainerPlanner {
 
     private String runnerCommand(TaskSpec spec) {
         StringBuilder cmd = new StringBuilder(RunnerMounts.BINARY_TARGET)
-                .append(" --log-level ").append(shellQuote(config.runnerLogLevel()))
+                .append(" --log-level ").append(ShellWords.quote(config.runnerLogLevel()))
                 .append(" start --temp-dir /tmp/runner --http-port ").append(config.runnerHttpPort())
                 .append(" --ssh-port ").append(config.runnerSshPort());
         if (spec.hostNetwork()) {
             cmd.append(" --http-address localhost");
         }
         for (String key : spec.containerSshKeys()) {
-            cmd.append(" --ssh-authorized-key ").append(shellQuote(key));
+            cmd.append(" --ssh-authorized-key ").append(ShellWords.quote(key));
         }
         if (!config.runnerSshLogLevel().isEmpty()) {
-            cmd.append(" --ssh-log-level ").append(shellQuote(config.runnerSshLogLevel()));
+            cmd.append(" --ssh-log-level ").append(ShellWords.quote(config.runnerSshLogLevel()));
         }
         return cmd.toString();
-    }
-
-    /** Single-quotes a word for sh, escaping embedded quotes (the Go shim does not, docs/shim.md §10.12). */
-    static String shellQuote(String word) {
-        return "'" + word.replace("'", "'\\''") + "'";
     }
 }

@@ -240,7 +240,7 @@ final class Pipeline implements Runnable {
         ContainerPlan plan;
         try {
             plan = services.planner().plan(spec, task.state().containerName(), Path.of(task.state().runnerDir()),
-                    ids, services.gpus().edits(ids));
+                    ids, services.gpus().edits(ids), services.planner().runnerMounts());
         } catch (EngineException e) {
             fail("creating_container_error", "createContainer error: " + e.getMessage());
             return Optional.empty();
@@ -365,7 +365,7 @@ final class Pipeline implements Runnable {
                     services.engine().removeForce(id);
                     task.update(s -> s.withContainerId(""));
                     ContainerPlan plan = services.planner().plan(spec, task.state().containerName(),
-                            Path.of(task.state().runnerDir()), ids, retry.get());
+                            Path.of(task.state().runnerDir()), ids, retry.get(), services.planner().runnerMounts());
                     id = services.engine().create(plan);
                     String recreated = id;
                     task.update(s -> s.withContainerId(recreated));

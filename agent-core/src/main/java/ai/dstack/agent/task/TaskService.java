@@ -102,34 +102,26 @@ public final class TaskService {
                 throw notFound(id);
             }
             TaskState s = task.state();
-            if (s.terminated() && !task.released() && !s.containerId().isEmpty()
-                && Duration.ofSeconds(graceSeconds).compareTo(services.waits().syncStopLimit()) <= 0) {
-                // Still stopping after an earlier terminate with a long grace: this shorter one wins.
+            boolean hasContainer = !s.containerId().isEmpty();
+            boolean running = !s.terminated() && s.status() == TaskStatus.RUNNING && hasContainer;
+            // Still stopping after an earlier terminate with a long grace: a short grace now wins.
+            boolean stillStopping = s.terminated() && !task.released() && hasContainer;
+            int grace = (int) Math.min(graceSeconds, Integer.MAX_VALUE);
+            boolean sync = Duration.ofSeconds(graceSeconds).compareTo(services.waits().syncStopLimit()) <= 0;
+            if ((running || stillStopping) && sync) {
                 try {
-                    services.engine().stop(s.containerId(), (int) graceSeconds);
+                    services.engine().stop(s.containerId(), grace);
                 } catch (EngineException e) {
                     throw new TaskException(Kind.INTERNAL, "internal error: failed to stop container: " + e.getMessage());
                 }
                 stopped = true;
-            } else if (!s.terminated()) {
-                if (s.status() == TaskStatus.RUNNING && !s.containerId().isEmpty()) {
-                    int grace = (int) Math.min(graceSeconds, Integer.MAX_VALUE);
-                    if (Duration.ofSeconds(graceSeconds).compareTo(services.waits().syncStopLimit()) <= 0) {
-                        try {
-                            services.engine().stop(s.containerId(), grace);
-                        } catch (EngineException e) {
-                            throw new TaskException(Kind.INTERNAL, "internal error: failed to stop container: " + e.getMessage());
-                        }
-                        stopped = true;
-                    } else {
-                        String containerId = s.containerId();
-                        workers.execute(() -> stopInBackground(id, containerId, grace));
-                    }
-                }
-                PullHandle pull = task.pull();
-                if (s.status() == TaskStatus.PULLING && pull != null) {
-                    pull.cancel("terminated");
-                }
+            } else if (running) {
+                String containerId = s.containerId();
+                workers.execute(() -> stopInBackground(id, containerId, grace));
+            }
+            PullHandle pull = task.pull();
+            if (!s.terminated() && s.status() == TaskStatus.PULLING && pull != null) {
+                pull.cancel("terminated");
             }
             task.finish(reason, message);
             if (s.status() != TaskStatus.RUNNING) {

@@ -127,7 +127,7 @@ class VendorToolsOnPathTest {
     }
 
     @Test
-    void ttSmiRunsThroughDockerAndIsRetriedOnceAfterExit125() throws IOException {
+    void ttSmiRunsThroughDockerAndAFailedRunIsReportedThenFoundAtTheNextFingerprint() throws IOException {
         tree.dir("/dev/tenstorrent").file("/sys/module/tenstorrent/version", "1.34\n");
         Path calls = tmp.resolve("docker-calls");
         Path failedOnce = tmp.resolve("failed-once");
@@ -138,6 +138,10 @@ class VendorToolsOnPathTest {
                 cat '%s'
                 """.formatted(calls, failedOnce, failedOnce, fixture("gpu-tenstorrent", "tt-smi/n300-x2.json")));
         try (PluginRuntime rt = start()) {
+            assertThat(rt.gpus().devices()).isEmpty();
+            assertThat(vendor(rt, "tenstorrent").error()).isEqualTo("tt-smi: exit code 125: docker: Error response from daemon");
+            assertThat(Files.readAllLines(calls)).hasSize(1);
+            rt.inventory().refresh();
             assertThat(rt.gpus().devices()).extracting(Device::id, Device::name, Device::driverVersion)
                     .containsExactly(tuple("0", "n300", "1.34"), tuple("1", "n300", "1.34"));
         }

@@ -14,6 +14,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * An in-memory host for plugin unit tests: a fake root folder (files, links) and scripted tool
@@ -134,21 +135,17 @@ public final class FakeHost implements HostContext {
         return queue.size() > 1 ? queue.poll() : queue.peek();
     }
 
-    /** As the agent's host: the tool itself, else {@code docker run --rm <dockerArgs> dstackai/<tool>:latest <args>}. */
+    /**
+     * The tool itself; when it is not answered, its image run, recorded and answered as the command
+     * {@code [image:<tool>, <dockerArgs>…, --, <args>…]} (answer it with {@code answer("image:<tool>", …)}).
+     * Which image and how Docker runs it is the agent's policy, tested with the agent's host.
+     */
     @Override
     public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
-        List<String> direct = new ArrayList<>();
-        direct.add(tool);
-        direct.addAll(args);
-        ToolResult result = run(direct);
-        if (!result.notFound()) {
-            return result;
-        }
-        List<String> viaDocker = new ArrayList<>(List.of("docker", "run", "--rm"));
-        viaDocker.addAll(dockerArgs);
-        viaDocker.add("dstackai/" + tool + ":latest");
-        viaDocker.addAll(args);
-        return run(viaDocker);
+        ToolResult installed = run(Stream.concat(Stream.of(tool), args.stream()).toList());
+        return installed.notFound()
+                ? run(Stream.of(List.of("image:" + tool), dockerArgs, List.of("--"), args).flatMap(List::stream).toList())
+                : installed;
     }
 
     /** Starts nothing: long-running helpers are exercised through the agent's real host. */
