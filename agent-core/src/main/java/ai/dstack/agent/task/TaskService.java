@@ -124,9 +124,10 @@ public final class TaskService {
                 pull.cancel("terminated");
             }
             task.finish(reason, message);
-            if (s.status() != TaskStatus.RUNNING) {
+            if (!s.terminated() && s.status() != TaskStatus.RUNNING) {
                 // No container started (start commits running under this lock): end whatever the
                 // pipeline waits for (a volume, a tool, the engine), and free the GPUs for the next task now.
+                // (A task terminated before keeps its GPUs until its pipeline released them.)
                 task.interruptPreparation();
                 services.gpus().release(id);
             }
