@@ -133,21 +133,59 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** One engine call on a connection. */
+    @FunctionalInterface
+    private interface Call<T> {
+        T run(Connection c);
+    }
+
     /**
-     * The exception for a failed call. When the engine did not answer at all (no HTTP status: socket
-     * gone, connection refused or reset) the connection is dropped, so the next call connects anew.
+     * Runs a call. When the transport fails (no HTTP status: socket gone, connection refused or
+     * reset, a pooled connection the engine closed when it restarted) the connection is dropped and
+     * the call tried once more on a fresh one, so an engine restart the shim did not notice costs
+     * no task anything.
      */
-    private EngineException failed(Connection used, RuntimeException e) {
-        if (e instanceof DockerException || causedBy(e, java.net.SocketTimeoutException.class)
-            || Thread.currentThread().isInterrupted()) { // a terminate ended the call, not the engine
-            return new EngineException(message(e), e);
+    private <T> T call(Call<T> call) throws EngineException {
+        Connection c = connection();
+        try {
+            return call.run(c);
+        } catch (RuntimeException e) {
+            if (!lostTransport(e)) {
+                throw e;
+            }
+            drop(c);
         }
+        Connection fresh = connection();
+        try {
+            return call.run(fresh);
+        } catch (RuntimeException e) {
+            if (lostTransport(e)) {
+                drop(fresh);
+            }
+            throw e;
+        }
+    }
+
+    /** Whether the engine did not answer at all (not an HTTP error, a timeout, or a terminate's interrupt). */
+    private static boolean lostTransport(RuntimeException e) {
+        return !(e instanceof DockerException) && !causedBy(e, java.net.SocketTimeoutException.class)
+               && !Thread.currentThread().isInterrupted();
+    }
+
+    /** Forgets a connection whose transport failed; not closed: other calls may still be reading from it. */
+    private void drop(Connection used) {
         synchronized (connecting) {
             if (connection == used) {
-                connection = null; // not closed: other calls may still be reading from it
+                connection = null;
             }
         }
-        return new EngineException.Unreachable("cannot reach the Docker engine at " + dockerHost + ": " + message(e), e);
+    }
+
+    /** The exception for a failed call: the engine's message, or that it cannot be reached. */
+    private EngineException failed(RuntimeException e) {
+        return lostTransport(e)
+                ? new EngineException.Unreachable("cannot reach the Docker engine at " + dockerHost + ": " + message(e), e)
+                : new EngineException(message(e), e);
     }
 
     private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
@@ -171,7 +209,9 @@ public final class Engine implements AutoCloseable {
             c.calls().pingCmd().exec();
             return true;
         } catch (RuntimeException e) {
-            failed(c, e);
+            if (lostTransport(e)) {
+                drop(c);
+            }
             return false;
         }
     }
@@ -208,14 +248,13 @@ public final class Engine implements AutoCloseable {
 
     /** Whether the engine has an image under this reference. */
     public boolean imagePresent(String reference) throws EngineException {
-        Connection c = connection();
         try {
-            c.calls().inspectImageCmd(reference).exec();
+            call(c -> c.calls().inspectImageCmd(reference).exec());
             return true;
         } catch (NotFoundException e) {
             return false;
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
@@ -236,7 +275,7 @@ public final class Engine implements AutoCloseable {
         long started = System.nanoTime();
         Thread watchdog = stall.isZero() || stall.isNegative() ? null
                 : Thread.ofVirtual().name("pull-stall-watch").start(() -> watchForStall(tracker, stall, handle));
-        try (DockerHttpClient.Response response = awaitResponse(c.longHttp(), request.build(), handle);
+        try (DockerHttpClient.Response response = firstResponse(c, request.build(), handle);
              OutputStream logOut = Files.newOutputStream(log)) {
             handle.attach(response);
             if (response.getStatusCode() != 200) {
@@ -259,7 +298,7 @@ public final class Engine implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             if (handle.cancelCause() == null) {
                 if (tracker.progress() == null && e instanceof RuntimeException re) {
-                    throw re instanceof DockerException ? new EngineException("pull image: " + message(e), e) : failed(c, re);
+                    throw re instanceof DockerException ? new EngineException("pull image: " + message(e), e) : failed(re);
                 }
                 throw new EngineException(interrupted(tracker, started, message(e)), e);
             }
@@ -313,6 +352,24 @@ public final class Engine implements AutoCloseable {
                    + " bytes free";
         } catch (IOException | RuntimeException e) {
             return "; the engine's data root " + dockerRootDir + " is out of space (free bytes unknown here: " + message(e) + ")";
+        }
+    }
+
+    /** The pull's response; a lost transport before any answer (a stale pooled connection) is retried once, fresh. */
+    private DockerHttpClient.Response firstResponse(Connection c, DockerHttpClient.Request request, PullHandle handle)
+            throws IOException {
+        try {
+            return awaitResponse(c.longHttp(), request, handle);
+        } catch (RuntimeException e) {
+            if (!lostTransport(e) || handle.cancelCause() != null) {
+                throw e;
+            }
+            drop(c);
+        }
+        try {
+            return awaitResponse(connection().longHttp(), request, handle);
+        } catch (EngineException e) {
+            throw new IOException(e.getMessage(), e);
         }
     }
 
@@ -435,9 +492,8 @@ public final class Engine implements AutoCloseable {
         if (!edits.securityOpts().isEmpty()) {
             host.withSecurityOpts(edits.securityOpts());
         }
-        Connection c = connection();
         try {
-            return c.calls().createContainerCmd(plan.image())
+            return call(c -> c.calls().createContainerCmd(plan.image())
                     .withName(plan.name())
                     .withLabels(plan.labels())
                     .withUser(plan.user())
@@ -446,9 +502,9 @@ public final class Engine implements AutoCloseable {
                     .withEnv(plan.envLines())
                     .withExposedPorts(exposed)
                     .withHostConfig(host)
-                    .exec().getId();
+                    .exec().getId());
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
@@ -458,55 +514,51 @@ public final class Engine implements AutoCloseable {
     }
 
     public void start(String id) throws EngineException {
-        Connection c = connection();
         try {
-            c.calls().startContainerCmd(id).exec();
+            call(c -> c.calls().startContainerCmd(id).exec());
         } catch (NotModifiedException e) {
             // already running
         } catch (NotFoundException e) {
             throw new EngineException.NoSuchContainer(message(e));
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
     /** What the engine says about a container, empty when it does not exist. */
     public Optional<ContainerFacts> inspect(String id) throws EngineException {
-        Connection c = connection();
         try {
-            return Optional.of(facts(c.calls().inspectContainerCmd(id).exec()));
+            return Optional.of(facts(call(c -> c.calls().inspectContainerCmd(id).exec())));
         } catch (NotFoundException e) {
             return Optional.empty();
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
     /** The host's process id of a container's main process; 0 when it is not running or does not exist. */
     public long mainPid(String id) throws EngineException {
-        Connection c = connection();
         try {
-            Long pid = c.calls().inspectContainerCmd(id).exec().getState().getPidLong();
+            Long pid = call(c -> c.calls().inspectContainerCmd(id).exec()).getState().getPidLong();
             return pid == null ? 0 : pid;
         } catch (NotFoundException e) {
             return 0;
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
     /** Every container carrying the task label (any owner), as inspected facts. */
     public List<ContainerFacts> taskContainers() throws EngineException {
-        Connection conn = connection();
         try {
             List<ContainerFacts> out = new ArrayList<>();
-            for (Container c : conn.calls().listContainersCmd().withShowAll(true)
-                    .withLabelFilter(Map.of(Labels.IS_TASK, "true")).exec()) {
+            for (Container c : call(conn -> conn.calls().listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of(Labels.IS_TASK, "true")).exec())) {
                 inspect(c.getId()).ifPresent(out::add);
             }
             return out;
         } catch (RuntimeException e) {
-            throw failed(conn, e);
+            throw failed(e);
         }
     }
 
@@ -600,8 +652,8 @@ public final class Engine implements AutoCloseable {
             } catch (NotFoundException e) {
                 throw new EngineException.NoSuchContainer(message(e));
             } catch (RuntimeException e) {
-                if (!(e instanceof DockerException)) {
-                    failed(c, e);
+                if (lostTransport(e)) {
+                    drop(c);
                 }
                 // The wait dropped: the engine went away, or only the connection. Ask it once it answers.
                 awaitAnswer();
@@ -645,25 +697,23 @@ public final class Engine implements AutoCloseable {
 
     /** Stops with {@code graceSeconds} between the stop signal and the kill; a stopped or missing container is fine. */
     public void stop(String id, int graceSeconds) throws EngineException {
-        Connection c = connection();
         try {
-            c.longCalls().stopContainerCmd(id).withTimeout(graceSeconds).exec();
+            call(c -> c.longCalls().stopContainerCmd(id).withTimeout(graceSeconds).exec());
         } catch (NotModifiedException | NotFoundException e) {
             // already stopped or gone: nothing to stop
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
     /** Force-removes a container with its anonymous volumes; a missing one is fine. */
     public void removeForce(String id) throws EngineException {
-        Connection c = connection();
         try {
-            c.calls().removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+            call(c -> c.calls().removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec());
         } catch (NotFoundException e) {
             // gone already
         } catch (RuntimeException e) {
-            throw failed(c, e);
+            throw failed(e);
         }
     }
 
