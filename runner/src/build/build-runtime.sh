@@ -71,25 +71,9 @@ rm -rf "$out/lib" && mv "$out/lib.new" "$out/lib"
 mv "$out/bin/dstack-runner.new" "$out/bin/dstack-runner"
 
 # AOT cache, trained in a container where the runtime sits at its real mount path. Optional:
-# without Docker (or the base image) the runner simply starts without it.
-if [ ! -f "$out/lib/runner.aot" ] && [ "${RUNNER_AOT:-1}" != 0 ]; then
-  image=dstack-local/base:bookworm
-  if docker image inspect "$image" >/dev/null 2>&1; then
-    work=$(mktemp -d)
-    chmod 0777 "$work"
-    say "training the AOT cache in $image (at $mount)"
-    if docker run --rm --label ai.dstack.agent.test=true -v "$out:$mount:ro" -v "$work:/aot" \
-        -v "$here/train-aot.sh:/train-aot.sh:ro" "$image" /bin/bash /train-aot.sh >"$work/train.log" 2>&1 \
-        && [ -s "$work/runner.aot" ]; then
-      cp "$work/runner.aot" "$out/lib/runner.aot"
-      say "AOT cache: $(du -h "$out/lib/runner.aot" | cut -f1)"
-    else
-      say "AOT training failed; the runner starts without a cache. Log:"
-      tail -20 "$work/train.log" >&2 || true
-    fi
-    rm -rf "$work"
-  else
-    say "no Docker engine or no $image: skipping the AOT cache"
-  fi
+# without Docker (or the base image) the runner starts without it, and bin/dstack-shim trains it
+# later, once the engine and the image exist.
+if [ "${RUNNER_AOT:-1}" != 0 ]; then
+  "$here/train-aot-cache.sh" "$out" || true
 fi
 say "runtime ready: $out ($(du -sh "$out" | cut -f1))"

@@ -15,6 +15,7 @@ import ai.dstack.agent.docker.Engine;
 import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
+import ai.dstack.agent.host.HostUsers;
 import ai.dstack.agent.host.LoopbackSockets;
 import ai.dstack.agent.pluginhost.GpuPool;
 import ai.dstack.agent.pluginhost.PluginRuntime;
@@ -127,35 +128,61 @@ public final class Main {
             }
         }
 
+        // The shim serves with the engine down (docs/shim-operations.md): tasks fail naming it until it answers.
         Engine engine;
         try {
-            engine = Engine.connect(config.dockerHost(), config.waits().dockerCall());
-        } catch (EngineException e) {
-            throw new StartupException(e.getMessage());
+            engine = Engine.at(config.dockerHost(), config.waits().dockerCall(), config.waits().engineRetry());
+        } catch (IllegalArgumentException e) {
+            throw new StartupException("invalid DOCKER_HOST " + config.dockerHost() + ": " + e.getMessage());
         }
-        LOG.info("Docker engine API " + engine.apiVersion() + ", root " + engine.dockerRootDir());
+        boolean engineUp;
+        try {
+            LOG.info("Docker engine API " + engine.apiVersion() + ", root " + engine.dockerRootDir());
+            engineUp = true;
+        } catch (EngineException e) {
+            LOG.warning(e.getMessage() + ". Serving meanwhile: new tasks fail until the engine answers;"
+                        + " restored tasks are judged once it does");
+            engineUp = false;
+        }
 
         PluginRuntime plugins = startPlugins(config, env);
+        plugins.startHealthChecks(config.waits().health());
         GpuPool gpus = plugins.gpus();
         VolumeManager volumes = new PluginVolumeManager(plugins.storage(), plugins.host());
 
-        HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
+        HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), HostUsers.nss());
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
         PipelineStats stats = new PipelineStats();
         PipelineServices services = new PipelineServices(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
         TaskStore store = new TaskStore(config.tasksDir());
         TaskService tasks = new TaskService(services, store, config.runnersDir(), workers);
+        Reconciler reconciler = new Reconciler(services, store, config.home());
         try {
-            tasks.adopt(new Reconciler(services, store, config.home()).reconcile());
+            if (engineUp) {
+                tasks.adopt(reconciler.reconcile());
+            } else {
+                tasks.adoptUnjudged(reconciler.unjudged(), reconciler);
+            }
         } catch (IOException | EngineException e) {
             throw new StartupException("cannot restore tasks: " + e.getMessage());
         }
 
         if (config.serviceMode()) {
-            try {
-                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus.devices(), engine.dockerRootDir()));
-            } catch (IOException e) {
-                throw new StartupException("cannot write host_info.json: " + e.getMessage());
+            if (engineUp) {
+                writeHostInfo(config, gpus, engine);
+            } else {
+                // Its disk figures need the engine's data root: written once the engine answers.
+                workers.execute(() -> {
+                    try {
+                        engine.awaitAnswer();
+                        LOG.info("the Docker engine answers (API " + engine.apiVersion() + ")");
+                        writeHostInfo(config, gpus, engine);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    } catch (StartupException | EngineException e) {
+                        LOG.severe(e.getMessage());
+                    }
+                });
             }
         }
 
@@ -168,6 +195,14 @@ public final class Main {
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
         server.start();
         LOG.info("dstack-shim listening on localhost:" + server.port());
+    }
+
+    private static void writeHostInfo(ShimConfig config, GpuPool gpus, Engine engine) throws StartupException {
+        try {
+            HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus.devices(), engine.dockerRootDir()));
+        } catch (IOException | EngineException e) {
+            throw new StartupException("cannot write host_info.json: " + e.getMessage());
+        }
     }
 
     /** Stops once: graceful (installs cancelled, in-flight requests get the grace) or forced; exit 0 either way. */

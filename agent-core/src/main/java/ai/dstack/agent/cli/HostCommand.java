@@ -80,6 +80,7 @@ public final class HostCommand {
             LocalHost host = PluginRuntime.hostFor(plugins, settings);
             DeviceInventory inventory = new DeviceInventory(plugins.accelerators(), host);
             inventory.refresh();
+            inventory.checkHealth();
             List<Vendor> vendors = new ArrayList<>();
             for (VendorState s : inventory.vendors()) {
                 Fingerprint f = s.fingerprint();

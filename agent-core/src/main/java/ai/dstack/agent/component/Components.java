@@ -17,10 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.logging.Logger;
 
 /**
@@ -127,25 +130,43 @@ public final class Components {
         }
     }
 
+    /**
+     * Downloads to a temp file next to {@code target} and renames it into place. The deadline covers
+     * the whole download, body included (docs/shim.md §7): a server that sends headers and stalls
+     * must not leave the component {@code installing} for good. At the deadline the exchange is
+     * cancelled and the partial file deleted.
+     */
     private void download(String url, Path target) throws IOException, InterruptedException {
         Path dir = target.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = dir.resolve("." + UUID.randomUUID() + "-" + target.getFileName());
-        try (HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
-                .connectTimeout(downloadTimeout).build()) {
-            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(downloadTimeout).GET().build();
-            HttpResponse<InputStream> response = http.send(request, HttpResponse.BodyHandlers.ofInputStream());
-            try (InputStream body = response.body()) {
-                if (response.statusCode() != 200) {
-                    throw new IOException("unexpected status code: " + response.statusCode());
-                }
-                Files.copy(body, tmp, StandardCopyOption.REPLACE_EXISTING);
+        HttpClient http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(downloadTimeout).build();
+        CompletableFuture<HttpResponse<Path>> exchange = null;
+        try {
+            HttpRequest request = HttpRequest.newBuilder(URI.create(url)).GET().build();
+            exchange = http.sendAsync(request, info -> info.statusCode() == 200
+                    ? HttpResponse.BodySubscribers.ofFile(tmp)
+                    : HttpResponse.BodySubscribers.replacing(null));
+            HttpResponse<Path> response = exchange.get(downloadTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            if (response.statusCode() != 200) {
+                throw new IOException("unexpected status code: " + response.statusCode());
             }
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IllegalArgumentException e) {
             throw new IOException("bad url: " + e.getMessage());
+        } catch (TimeoutException e) {
+            throw new IOException("the download did not finish within " + downloadTimeout.toMillis()
+                                  + " ms (DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS)");
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause() == null ? e : e.getCause();
+            throw cause instanceof IOException io ? io : new IOException(cause.toString(), cause);
         } finally {
+            if (exchange != null) {
+                exchange.cancel(true);
+            }
+            http.shutdownNow();
             Files.deleteIfExists(tmp);
         }
     }

@@ -57,37 +57,169 @@ import java.util.function.Consumer;
  */
 public final class Engine implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final DockerClient calls;
-    private final DockerClient longCalls;
-    private final DockerHttpClient longHttp;
-    private final String apiVersion;
-    private final Path dockerRootDir;
+    private final String dockerHost;
+    private final Duration callTimeout;
+    private final Duration retryInterval;
+    private final Object connecting = new Object();
+    private volatile Connection connection;
 
-    private Engine(DockerClient calls, DockerClient longCalls, DockerHttpClient longHttp, String apiVersion,
-                   Path dockerRootDir) {
-        this.calls = calls;
-        this.longCalls = longCalls;
-        this.longHttp = longHttp;
-        this.apiVersion = apiVersion;
-        this.dockerRootDir = dockerRootDir;
+    /**
+     * One connection to the engine: clients made for the API version it reported, and its data root.
+     * Made on first use and again after the transport failed (docs/shim-operations.md: the engine
+     * went away and came back, possibly another version), never per call.
+     */
+    private record Connection(DockerClient calls, DockerClient longCalls, DockerHttpClient longHttp, String apiVersion,
+                              Path dockerRootDir) {
     }
 
-    /** Connects to {@code dockerHost}, negotiates the API version and reads {@code docker info}. */
+    private Engine(String dockerHost, Duration callTimeout, Duration retryInterval) {
+        this.dockerHost = dockerHost;
+        this.callTimeout = callTimeout;
+        this.retryInterval = retryInterval;
+    }
+
+    /**
+     * The engine at {@code dockerHost}, connected on first use: the shim starts and serves while the
+     * engine is down, and reconnects when a call finds the transport broken.
+     *
+     * @param retryInterval how often {@link #awaitAnswer()} asks an unreachable engine again
+     */
+    public static Engine at(String dockerHost, Duration callTimeout, Duration retryInterval) {
+        URI.create(dockerHost); // a malformed DOCKER_HOST is a startup error, not an outage
+        return new Engine(dockerHost, callTimeout, retryInterval);
+    }
+
+    /** Connects to {@code dockerHost} now, negotiating the API version and reading {@code docker info}. */
     public static Engine connect(String dockerHost, Duration callTimeout) throws EngineException {
+        Engine engine = at(dockerHost, callTimeout, Duration.ofSeconds(1));
+        engine.connection();
+        return engine;
+    }
+
+    /** The current connection, made when there is none (the first call, or after a transport failure). */
+    private Connection connection() throws EngineException {
+        Connection c = connection;
+        if (c != null) {
+            return c;
+        }
+        synchronized (connecting) {
+            if (connection == null) {
+                connection = open();
+            }
+            return connection;
+        }
+    }
+
+    private Connection open() throws EngineException {
         try {
             URI host = URI.create(dockerHost);
-            DockerClient probe = client(host, RemoteApiVersion.UNKNOWN_VERSION, Optional.of(callTimeout)).client();
-            String version = probe.versionCmd().exec().getApiVersion();
+            Client probe = client(host, RemoteApiVersion.UNKNOWN_VERSION, Optional.of(callTimeout));
+            String version;
+            try {
+                version = probe.client().versionCmd().exec().getApiVersion();
+            } finally {
+                closeQuietly(probe.client());
+            }
             RemoteApiVersion api = RemoteApiVersion.parseConfig(version);
             Client calls = client(host, api, Optional.of(callTimeout));
             Client longCalls = client(host, api, Optional.empty());
             String root = calls.client().infoCmd().exec().getDockerRootDir();
-            return new Engine(calls.client(), longCalls.client(), longCalls.http(), version,
+            return new Connection(calls.client(), longCalls.client(), longCalls.http(), version,
                     Path.of(root == null ? "/var/lib/docker" : root));
         } catch (RuntimeException e) {
-            throw new EngineException("cannot reach the Docker engine at " + dockerHost + ": " + message(e)
+            throw new EngineException.Unreachable("cannot reach the Docker engine at " + dockerHost + ": " + message(e)
                     + ". Start it (systemctl start docker, or dockerd as root); if none is installed, install one"
                     + " (Debian/Ubuntu: apt-get install docker.io); DOCKER_HOST selects another engine", e);
+        }
+    }
+
+    /** One engine call on a connection. */
+    @FunctionalInterface
+    private interface Call<T> {
+        T run(Connection c);
+    }
+
+    /**
+     * Runs a call. When the transport fails (no HTTP status: socket gone, connection refused or
+     * reset, a pooled connection the engine closed when it restarted) the connection is dropped and
+     * the call tried once more on a fresh one, so an engine restart the shim did not notice costs
+     * no task anything.
+     */
+    private <T> T call(Call<T> call) throws EngineException {
+        Connection c = connection();
+        try {
+            return call.run(c);
+        } catch (RuntimeException e) {
+            if (!lostTransport(e)) {
+                throw e;
+            }
+            drop(c);
+        }
+        Connection fresh = connection();
+        try {
+            return call.run(fresh);
+        } catch (RuntimeException e) {
+            if (lostTransport(e)) {
+                drop(fresh);
+            }
+            throw e;
+        }
+    }
+
+    /** Whether the engine did not answer at all (not an HTTP error, a timeout, or a terminate's interrupt). */
+    private static boolean lostTransport(RuntimeException e) {
+        return !(e instanceof DockerException) && !causedBy(e, java.net.SocketTimeoutException.class)
+               && !Thread.currentThread().isInterrupted();
+    }
+
+    /** Forgets a connection whose transport failed; not closed: other calls may still be reading from it. */
+    private void drop(Connection used) {
+        synchronized (connecting) {
+            if (connection == used) {
+                connection = null;
+            }
+        }
+    }
+
+    /** The exception for a failed call: the engine's message, or that it cannot be reached. */
+    private EngineException failed(RuntimeException e) {
+        return lostTransport(e)
+                ? new EngineException.Unreachable("cannot reach the Docker engine at " + dockerHost + ": " + message(e), e)
+                : new EngineException(message(e), e);
+    }
+
+    private static boolean causedBy(Throwable e, Class<? extends Throwable> type) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (type.isInstance(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether the engine answers now (connecting when needed). */
+    public boolean answers() {
+        Connection c;
+        try {
+            c = connection();
+        } catch (EngineException e) {
+            return false;
+        }
+        try {
+            c.calls().pingCmd().exec();
+            return true;
+        } catch (RuntimeException e) {
+            if (lostTransport(e)) {
+                drop(c);
+            }
+            return false;
+        }
+    }
+
+    /** Blocks until the engine answers, asking every retry interval ({@code DSTACK_SHIM_ENGINE_RETRY_MS}). */
+    public void awaitAnswer() throws InterruptedException {
+        while (!answers()) {
+            Thread.sleep(retryInterval.toMillis());
         }
     }
 
@@ -104,23 +236,25 @@ public final class Engine implements AutoCloseable {
         return new Client(DockerClientImpl.getInstance(config, http), http);
     }
 
-    public String apiVersion() {
-        return apiVersion;
+    /** The API version the engine reported (connects when needed). */
+    public String apiVersion() throws EngineException {
+        return connection().apiVersion();
     }
 
-    public Path dockerRootDir() {
-        return dockerRootDir;
+    /** The engine's data root, {@code DockerRootDir} (connects when needed). */
+    public Path dockerRootDir() throws EngineException {
+        return connection().dockerRootDir();
     }
 
     /** Whether the engine has an image under this reference. */
     public boolean imagePresent(String reference) throws EngineException {
         try {
-            calls.inspectImageCmd(reference).exec();
+            call(c -> c.calls().inspectImageCmd(reference).exec());
             return true;
         } catch (NotFoundException e) {
             return false;
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
@@ -131,7 +265,8 @@ public final class Engine implements AutoCloseable {
      */
     public void pull(ImageRef ref, String username, String password, Path log, Consumer<PullProgress> onProgress,
                      PullHandle handle, Duration stall) throws EngineException {
-        String path = "/v" + apiVersion + "/images/create?fromImage=" + enc(ref.repository()) + "&tag=" + enc(ref.pullTag());
+        Connection c = connection();
+        String path = "/v" + c.apiVersion() + "/images/create?fromImage=" + enc(ref.repository()) + "&tag=" + enc(ref.pullTag());
         var request = new DockerHttpClient.Request.Builder().method(DockerHttpClient.Request.Method.POST).path(path);
         if (!username.isEmpty() || !password.isEmpty()) {
             request.putHeader("X-Registry-Auth", registryAuth(username, password));
@@ -140,7 +275,7 @@ public final class Engine implements AutoCloseable {
         long started = System.nanoTime();
         Thread watchdog = stall.isZero() || stall.isNegative() ? null
                 : Thread.ofVirtual().name("pull-stall-watch").start(() -> watchForStall(tracker, stall, handle));
-        try (DockerHttpClient.Response response = awaitResponse(request.build(), handle);
+        try (DockerHttpClient.Response response = firstResponse(c, request.build(), handle);
              OutputStream logOut = Files.newOutputStream(log)) {
             handle.attach(response);
             if (response.getStatusCode() != 200) {
@@ -162,8 +297,8 @@ public final class Engine implements AutoCloseable {
             }
         } catch (IOException | RuntimeException e) {
             if (handle.cancelCause() == null) {
-                if (tracker.progress() == null && !(e instanceof IOException)) {
-                    throw new EngineException("pull image: " + message(e), e);
+                if (tracker.progress() == null && e instanceof RuntimeException re) {
+                    throw re instanceof DockerException ? new EngineException("pull image: " + message(e), e) : failed(re);
                 }
                 throw new EngineException(interrupted(tracker, started, message(e)), e);
             }
@@ -179,7 +314,7 @@ public final class Engine implements AutoCloseable {
             PullProgress p = progressOrZero(tracker);
             throw new EngineException("failed pulling " + ref + ": downloaded " + p.downloadedBytes() + "/" + p.totalBytes()
                                       + " bytes (" + speed(p, started) + "/s), errors: " + tracker.quotedErrors()
-                                      + spaceHint(dockerRootDir, tracker.errors()));
+                                      + spaceHint(c.dockerRootDir(), tracker.errors()));
         }
     }
 
@@ -220,8 +355,27 @@ public final class Engine implements AutoCloseable {
         }
     }
 
+    /** The pull's response; a lost transport before any answer (a stale pooled connection) is retried once, fresh. */
+    private DockerHttpClient.Response firstResponse(Connection c, DockerHttpClient.Request request, PullHandle handle)
+            throws IOException {
+        try {
+            return awaitResponse(c.longHttp(), request, handle);
+        } catch (RuntimeException e) {
+            if (!lostTransport(e) || handle.cancelCause() != null) {
+                throw e;
+            }
+            drop(c);
+        }
+        try {
+            return awaitResponse(connection().longHttp(), request, handle);
+        } catch (EngineException e) {
+            throw new IOException(e.getMessage(), e);
+        }
+    }
+
     /** Sends the request on its own thread, so a cancel also ends the wait for the engine's first byte. */
-    private DockerHttpClient.Response awaitResponse(DockerHttpClient.Request request, PullHandle handle) throws IOException {
+    private static DockerHttpClient.Response awaitResponse(DockerHttpClient longHttp, DockerHttpClient.Request request,
+                                                           PullHandle handle) throws IOException {
         CompletableFuture<DockerHttpClient.Response> result = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try {
@@ -339,7 +493,7 @@ public final class Engine implements AutoCloseable {
             host.withSecurityOpts(edits.securityOpts());
         }
         try {
-            return calls.createContainerCmd(plan.image())
+            return call(c -> c.calls().createContainerCmd(plan.image())
                     .withName(plan.name())
                     .withLabels(plan.labels())
                     .withUser(plan.user())
@@ -348,9 +502,9 @@ public final class Engine implements AutoCloseable {
                     .withEnv(plan.envLines())
                     .withExposedPorts(exposed)
                     .withHostConfig(host)
-                    .exec().getId();
+                    .exec().getId());
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
@@ -361,36 +515,36 @@ public final class Engine implements AutoCloseable {
 
     public void start(String id) throws EngineException {
         try {
-            calls.startContainerCmd(id).exec();
+            call(c -> c.calls().startContainerCmd(id).exec());
         } catch (NotModifiedException e) {
             // already running
         } catch (NotFoundException e) {
             throw new EngineException.NoSuchContainer(message(e));
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
     /** What the engine says about a container, empty when it does not exist. */
     public Optional<ContainerFacts> inspect(String id) throws EngineException {
         try {
-            return Optional.of(facts(calls.inspectContainerCmd(id).exec()));
+            return Optional.of(facts(call(c -> c.calls().inspectContainerCmd(id).exec())));
         } catch (NotFoundException e) {
             return Optional.empty();
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
     /** The host's process id of a container's main process; 0 when it is not running or does not exist. */
     public long mainPid(String id) throws EngineException {
         try {
-            Long pid = calls.inspectContainerCmd(id).exec().getState().getPidLong();
+            Long pid = call(c -> c.calls().inspectContainerCmd(id).exec()).getState().getPidLong();
             return pid == null ? 0 : pid;
         } catch (NotFoundException e) {
             return 0;
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
@@ -398,13 +552,13 @@ public final class Engine implements AutoCloseable {
     public List<ContainerFacts> taskContainers() throws EngineException {
         try {
             List<ContainerFacts> out = new ArrayList<>();
-            for (Container c : calls.listContainersCmd().withShowAll(true)
-                    .withLabelFilter(Map.of(Labels.IS_TASK, "true")).exec()) {
+            for (Container c : call(conn -> conn.calls().listContainersCmd().withShowAll(true)
+                    .withLabelFilter(Map.of(Labels.IS_TASK, "true")).exec())) {
                 inspect(c.getId()).ifPresent(out::add);
             }
             return out;
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
@@ -483,15 +637,32 @@ public final class Engine implements AutoCloseable {
      */
     public int awaitExit(String id) throws EngineException, InterruptedException {
         while (true) {
+            Connection c;
             try {
-                Integer code = longCalls.waitContainerCmd(id).start().awaitStatusCode();
+                c = connection();
+            } catch (EngineException.Unreachable e) {
+                awaitAnswer(); // an engine that is away judges nothing: wait for it
+                continue;
+            }
+            try {
+                Integer code = c.longCalls().waitContainerCmd(id).start().awaitStatusCode();
                 if (code != null) {
                     return code;
                 }
             } catch (NotFoundException e) {
                 throw new EngineException.NoSuchContainer(message(e));
             } catch (RuntimeException e) {
-                Optional<ContainerFacts> facts = inspect(id);
+                if (lostTransport(e)) {
+                    drop(c);
+                }
+                // The wait dropped: the engine went away, or only the connection. Ask it once it answers.
+                awaitAnswer();
+                Optional<ContainerFacts> facts;
+                try {
+                    facts = inspect(id);
+                } catch (EngineException.Unreachable again) {
+                    continue;
+                }
                 if (facts.isEmpty()) {
                     throw new EngineException.NoSuchContainer("container " + id + " disappeared");
                 }
@@ -507,7 +678,7 @@ public final class Engine implements AutoCloseable {
     public String lastLogLines(String id, int n) {
         StringBuilder out = new StringBuilder();
         try {
-            calls.logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(n)
+            connection().calls().logContainerCmd(id).withStdOut(true).withStdErr(true).withTail(n)
                     .exec(new ResultCallback.Adapter<Frame>() {
                         @Override
                         public void onNext(Frame frame) {
@@ -517,7 +688,7 @@ public final class Engine implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "";
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | EngineException e) {
             return "";
         }
         List<String> lines = out.toString().lines().toList();
@@ -527,22 +698,22 @@ public final class Engine implements AutoCloseable {
     /** Stops with {@code graceSeconds} between the stop signal and the kill; a stopped or missing container is fine. */
     public void stop(String id, int graceSeconds) throws EngineException {
         try {
-            longCalls.stopContainerCmd(id).withTimeout(graceSeconds).exec();
+            call(c -> c.longCalls().stopContainerCmd(id).withTimeout(graceSeconds).exec());
         } catch (NotModifiedException | NotFoundException e) {
             // already stopped or gone: nothing to stop
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
     /** Force-removes a container with its anonymous volumes; a missing one is fine. */
     public void removeForce(String id) throws EngineException {
         try {
-            calls.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+            call(c -> c.calls().removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec());
         } catch (NotFoundException e) {
             // gone already
         } catch (RuntimeException e) {
-            throw new EngineException(message(e), e);
+            throw failed(e);
         }
     }
 
@@ -574,7 +745,18 @@ public final class Engine implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        calls.close();
-        longCalls.close();
+        Connection c = connection;
+        if (c != null) {
+            c.calls().close();
+            c.longCalls().close();
+        }
+    }
+
+    private static void closeQuietly(DockerClient client) {
+        try {
+            client.close();
+        } catch (IOException | RuntimeException e) {
+            // a probe client: nothing to keep
+        }
     }
 }

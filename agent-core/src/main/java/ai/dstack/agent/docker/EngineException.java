@@ -10,6 +10,13 @@ public class EngineException extends Exception {
         super(message);
     }
 
+    /** The engine did not answer at all (not running, socket gone, connection refused). */
+    public static final class Unreachable extends EngineException {
+        public Unreachable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
     /** The container the call named does not exist (any more). */
     public static final class NoSuchContainer extends EngineException {
         public NoSuchContainer(String message) {

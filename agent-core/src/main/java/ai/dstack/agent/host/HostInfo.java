@@ -14,6 +14,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -55,18 +56,36 @@ public record HostInfo(@JsonProperty("gpu_vendor") String gpuVendor, @JsonProper
         return true;
     }
 
+    /**
+     * Every non-loopback address in the kernel's interface order (by index, as {@code ip -o addr} and
+     * Go's {@code net.Interfaces()} list them), IPv4 before IPv6 within an interface, IPv6 compressed.
+     * The server takes the first IPv4 as the instance's internal IP (docs/shim.md §1.5), so a bridge
+     * created later must not come first; the JDK enumerates interfaces newest first.
+     */
     static List<String> interfaceAddresses() {
         List<String> out = new ArrayList<>();
         try {
-            for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+            List<NetworkInterface> nifs = new ArrayList<>(Collections.list(NetworkInterface.getNetworkInterfaces()));
+            nifs.sort(Comparator.comparingInt(NetworkInterface::getIndex));
+            for (NetworkInterface nif : nifs) {
+                // The JDK lists an interface's IPv4 addresses last-added first (the kernel: primary
+                // first) and its IPv6 ones in /proc/net/if_inet6 order; IPv4 first, as the kernel dumps.
+                List<InterfaceAddress> v4 = new ArrayList<>();
+                List<InterfaceAddress> addrs = new ArrayList<>();
                 for (InterfaceAddress a : nif.getInterfaceAddresses()) {
+                    if (a.getAddress() instanceof Inet6Address) {
+                        addrs.add(a);
+                    } else {
+                        v4.addFirst(a);
+                    }
+                }
+                addrs.addAll(0, v4);
+                for (InterfaceAddress a : addrs) {
                     if (a.getAddress().isLoopbackAddress()) {
                         continue;
                     }
-                    String host = a.getAddress().getHostAddress();
-                    if (a.getAddress() instanceof Inet6Address) {
-                        host = host.replaceFirst("%.*$", "");
-                    }
+                    String host = a.getAddress() instanceof Inet6Address v6
+                            ? compressed(v6.getAddress()) : a.getAddress().getHostAddress();
                     out.add(host + "/" + a.getNetworkPrefixLength());
                 }
             }
@@ -74,6 +93,40 @@ public record HostInfo(@JsonProperty("gpu_vendor") String gpuVendor, @JsonProper
             // no interfaces readable: an empty list, never null
         }
         return out;
+    }
+
+    /** RFC 5952 text of a 16-byte IPv6 address (as Go prints it): the longest run of 2+ zero groups is "::". */
+    static String compressed(byte[] v6) {
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = ((v6[2 * i] & 0xff) << 8) | (v6[2 * i + 1] & 0xff);
+        }
+        int bestStart = -1;
+        int bestLen = 1;
+        for (int i = 0; i < 8; ) {
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestStart = i;
+                bestLen = j - i;
+            }
+            i = j == i ? i + 1 : j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (!sb.isEmpty() && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(g[i]));
+        }
+        return sb.toString();
     }
 
     private static long memTotal() throws IOException {

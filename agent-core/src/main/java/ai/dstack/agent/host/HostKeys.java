@@ -1,6 +1,7 @@
 package ai.dstack.agent.host;
 
 import ai.dstack.agent.files.AtomicFiles;
+import ai.dstack.agent.host.HostUsers.Account;
 import ai.dstack.agent.json.StrictJson;
 import com.fasterxml.jackson.core.type.TypeReference;
 import java.io.IOException;
@@ -29,7 +30,7 @@ public final class HostKeys {
     private static final TypeReference<TreeMap<String, TreeMap<String, Holders>>> REFS_TYPE = new TypeReference<>() {
     };
     private final Path refsFile;
-    private final Path passwdFile;
+    private final HostUsers users;
 
     /**
      * Who holds one key of one user.
@@ -43,10 +44,10 @@ public final class HostKeys {
         }
     }
 
-    /** {@code refsFile} persists the holders; users are looked up in {@code passwdFile} (normally /etc/passwd). */
-    public HostKeys(Path refsFile, Path passwdFile) {
+    /** {@code refsFile} persists the holders; users are looked up in {@code users} (normally through NSS). */
+    public HostKeys(Path refsFile, HostUsers users) {
         this.refsFile = refsFile;
-        this.passwdFile = passwdFile;
+        this.users = users;
     }
 
     /** Adds the keys for a task; a key already in the file is not appended again. */
@@ -134,17 +135,8 @@ public final class HostKeys {
         return Optional.empty();
     }
 
-    private record Account(Path home, int uid, int gid) {
-    }
-
     private Account account(String user) throws IOException {
-        for (String line : Files.readAllLines(passwdFile, StandardCharsets.UTF_8)) {
-            String[] f = line.split(":", -1);
-            if (f.length >= 7 && f[0].equals(user)) {
-                return new Account(Path.of(f[5].isEmpty() ? "/" : f[5]), Integer.parseInt(f[2]), Integer.parseInt(f[3]));
-            }
-        }
-        throw new IOException("user " + user + " not found");
+        return users.lookup(user).orElseThrow(() -> new IOException("user " + user + " not found"));
     }
 
     private static List<String> readLines(Path file) throws IOException {

@@ -15,10 +15,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
@@ -26,9 +28,14 @@ import java.util.stream.Collectors;
 /**
  * What accelerators the host has, by vendor, found by the accelerator plugins at start, every
  * fingerprint interval and on demand (so drivers installed later are picked up), with each device's
- * health. The <em>primary vendor</em> is the one with the most devices (ties: lower
- * {@link AcceleratorPlugin#priority()}, which the bundled plugins set in the Go shim's order); tasks are served
- * from it and {@code host_info.json} describes it.
+ * health from the latest background health check. The <em>primary vendor</em> is the one with the
+ * most devices (ties: lower {@link AcceleratorPlugin#priority()}, which the bundled plugins set in the
+ * Go shim's order); tasks are served from it and {@code host_info.json} describes it.
+ *
+ * <p>Field rules (docs/shim-operations.md): a fingerprint that fails after a good one keeps the last
+ * good devices (a driver hiccup must not take the GPUs away from the tasks); a vendor whose tools ran
+ * as containers is not fingerprinted or checked again while tasks hold GPUs; health checks run on
+ * their own schedule, and readers only ever see their last result.
  */
 public final class DeviceInventory implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(DeviceInventory.class.getName());
@@ -37,67 +44,99 @@ public final class DeviceInventory implements AutoCloseable {
      * One vendor's latest fingerprint, its devices carrying their health verdicts.
      *
      * @param plugin      the plugin that answered
-     * @param fingerprint what it found
+     * @param fingerprint what it found (after a failed refresh: the last good devices, and the error)
      * @param incidents   the health findings behind the verdicts
      * @param topology    how the devices are wired, as the plugin reported it ({@link Topology#NONE} when it cannot tell)
+     * @param checked     whether a health check has produced a result for these devices yet
      */
     public record VendorState(AcceleratorPlugin plugin, Fingerprint fingerprint, List<HealthIncident> incidents,
-                              Topology topology) {
+                              Topology topology, boolean checked) {
+
         public String vendor() {
             return plugin.vendor();
         }
     }
 
+    /** A vendor's fingerprint as found, before health; {@code viaImage}: its tools ran as containers. */
+    private record Found(AcceleratorPlugin plugin, Fingerprint fingerprint, boolean viaImage, Topology topology) {
+    }
+
     private final List<AcceleratorPlugin> plugins;
     private final HostContext host;
-    private final ReentrantLock refreshing = new ReentrantLock();
-    private volatile Map<String, VendorState> states = Map.of();
+    private final ReentrantLock fingerprinting = new ReentrantLock();
+    private final ReentrantLock checking = new ReentrantLock();
+    private volatile Map<String, Found> found = Map.of();
+    private final Map<String, List<HealthIncident>> health = new ConcurrentHashMap<>();
+    private volatile BooleanSupplier devicesHeld = () -> false;
     private ScheduledExecutorService poller;
+    private ScheduledExecutorService checker;
 
     public DeviceInventory(List<AcceleratorPlugin> plugins, HostContext host) {
         this.plugins = plugins.stream().sorted(Comparator.comparingInt(AcceleratorPlugin::priority)).toList();
         this.host = host;
     }
 
-    /** Fingerprints every vendor now and checks the health of what was found. */
+    /** Tells the inventory whether tasks hold devices now (the GPU pool), for the container-tool rule. */
+    public void devicesHeldBy(BooleanSupplier held) {
+        devicesHeld = held;
+    }
+
+    /** Fingerprints every vendor now; a vendor whose refresh fails keeps the devices it had. */
     public void refresh() {
-        refreshing.lock();
+        fingerprinting.lock();
         try {
-            states = fingerprintAll();
+            Map<String, Found> previous = found;
+            Map<String, Found> next = new LinkedHashMap<>();
+            for (AcceleratorPlugin plugin : plugins) {
+                Found before = previous.get(plugin.vendor());
+                if (before != null && before.viaImage() && devicesHeld.getAsBoolean()) {
+                    next.put(plugin.vendor(), before); // its tool is a container: not re-run while tasks hold GPUs
+                    continue;
+                }
+                long imageRunsBefore = imageRuns();
+                Fingerprint fp = fingerprint(plugin);
+                boolean viaImage = imageRuns() != imageRunsBefore;
+                if (fp.error() != null && before != null && !before.fingerprint().devices().isEmpty()) {
+                    int kept = before.fingerprint().devices().size();
+                    String error = fp.error();
+                    LOG.warning(() -> plugin.vendor() + ": refresh failed, keeping the " + kept
+                                      + " device(s) of the last good fingerprint: " + error);
+                    fp = new Fingerprint(plugin.vendor(), true, before.fingerprint().devices(),
+                            "last refresh failed (kept the devices found before): " + error);
+                    viaImage = before.viaImage();
+                }
+                next.put(plugin.vendor(), new Found(plugin, fp, viaImage, topology(plugin, fp.devices(), before)));
+            }
+            found = next;
         } finally {
-            refreshing.unlock();
+            fingerprinting.unlock();
         }
     }
 
-    private Map<String, VendorState> fingerprintAll() {
-        Map<String, VendorState> previous = states;
-        Map<String, VendorState> next = new LinkedHashMap<>();
-        for (AcceleratorPlugin plugin : plugins) {
-            Fingerprint fp;
-            try {
-                fp = plugin.fingerprint(host);
-            } catch (RuntimeException e) {
-                LOG.log(Level.WARNING, plugin.vendor() + " fingerprint failed", e);
-                fp = Fingerprint.failed(plugin.vendor(), "plugin error: " + e);
-            }
-            List<String> problems = fp.problems();
-            if (!problems.isEmpty()) {
-                fp = Fingerprint.failed(plugin.vendor(), "plugin answer refused: " + String.join("; ", problems));
-            }
-            if (fp.error() != null) {
-                String error = fp.error();
-                LOG.warning(() -> plugin.vendor() + ": " + error);
-            }
-            next.put(plugin.vendor(), withHealth(plugin, fp, topology(plugin, fp.devices(), previous.get(plugin.vendor()))));
+    private Fingerprint fingerprint(AcceleratorPlugin plugin) {
+        Fingerprint fp;
+        try {
+            fp = plugin.fingerprint(host);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, plugin.vendor() + " fingerprint failed", e);
+            fp = Fingerprint.failed(plugin.vendor(), "plugin error: " + e);
         }
-        return next;
+        List<String> problems = fp.problems();
+        if (!problems.isEmpty()) {
+            fp = Fingerprint.failed(plugin.vendor(), "plugin answer refused: " + String.join("; ", problems));
+        }
+        if (fp.error() != null) {
+            String error = fp.error();
+            LOG.warning(() -> plugin.vendor() + ": " + error);
+        }
+        return fp;
     }
 
     /**
      * The plugin's topology of these devices: asked again only when the device ids changed or the
      * last answer was a failure (wiring does not change while the devices stay the same).
      */
-    private Topology topology(AcceleratorPlugin plugin, List<Device> devices, VendorState previous) {
+    private Topology topology(AcceleratorPlugin plugin, List<Device> devices, Found previous) {
         if (devices.isEmpty()) {
             return Topology.NONE;
         }
@@ -130,49 +169,58 @@ public final class DeviceInventory implements AutoCloseable {
         return devices.stream().map(Device::id).toList();
     }
 
+    private long imageRuns() {
+        return host instanceof LocalHost local ? local.imageRuns() : 0;
+    }
+
     /**
-     * Checks the health of every vendor's devices again (without enumerating them again). While a
-     * full refresh runs (vendor tools may take minutes) it returns at once: that refresh brings
-     * fresh health with it, and callers such as the health endpoint must answer promptly.
+     * Checks the health of every vendor's devices (without enumerating them again) and keeps the
+     * result for readers. A check that could not run keeps the previous result. While another check
+     * runs it returns at once. Nobody answering a request calls this: {@link #startHealthChecks}.
      */
-    public void refreshHealth() {
-        if (!refreshing.tryLock()) {
+    public void checkHealth() {
+        if (!checking.tryLock()) {
             return;
         }
         try {
-            Map<String, VendorState> next = new LinkedHashMap<>();
-            states.forEach((vendor, s) -> next.put(vendor, withHealth(s.plugin(), s.fingerprint(), s.topology())));
-            states = next;
+            for (Found f : found.values()) {
+                List<Device> devices = f.fingerprint().devices();
+                String vendor = f.plugin().vendor();
+                if (devices.isEmpty() || (f.viaImage() && devicesHeld.getAsBoolean() && health.containsKey(vendor))) {
+                    continue;
+                }
+                try {
+                    HealthReport report = f.plugin().health(devices.stream().map(d -> d.withHealth(true, "")).toList(), host);
+                    if (report.error() != null && report.incidents().isEmpty()) {
+                        LOG.fine(() -> vendor + " health check could not run (last result kept): " + report.error());
+                        continue;
+                    }
+                    health.put(vendor, report.incidents());
+                } catch (RuntimeException e) {
+                    LOG.log(Level.WARNING, vendor + " health check failed (last result kept)", e);
+                }
+            }
         } finally {
-            refreshing.unlock();
+            checking.unlock();
         }
     }
 
-    private VendorState withHealth(AcceleratorPlugin plugin, Fingerprint fp, Topology topology) {
-        if (fp.devices().isEmpty()) {
-            return new VendorState(plugin, fp, List.of(), topology);
-        }
-        List<Device> plain = fp.devices().stream().map(d -> d.withHealth(true, "")).toList();
-        List<HealthIncident> incidents;
-        try {
-            HealthReport report = plugin.health(plain, host);
-            if (report.error() != null) {
-                LOG.fine(() -> plugin.vendor() + " health: " + report.error());
-            }
-            incidents = report.incidents();
-        } catch (RuntimeException e) {
-            LOG.log(Level.WARNING, plugin.vendor() + " health check failed", e);
-            incidents = List.of();
+    private VendorState judged(Found f) {
+        Fingerprint fp = f.fingerprint();
+        List<HealthIncident> incidents = health.get(f.plugin().vendor());
+        if (fp.devices().isEmpty() || incidents == null) {
+            return new VendorState(f.plugin(), fp, List.of(), f.topology(), !fp.devices().isEmpty() && incidents != null);
         }
         Map<Integer, List<HealthIncident>> byIndex = incidents.stream().collect(Collectors.groupingBy(HealthIncident::deviceIndex));
         List<Device> judged = new ArrayList<>();
-        for (Device d : plain) {
+        for (Device d : fp.devices()) {
             List<HealthIncident> mine = byIndex.getOrDefault(d.index(), List.of());
             boolean fails = mine.stream().anyMatch(i -> i.severity() == Severity.FAIL);
             String detail = mine.stream().map(HealthIncident::message).collect(Collectors.joining("; "));
             judged.add(d.withHealth(!fails, detail));
         }
-        return new VendorState(plugin, new Fingerprint(fp.vendor(), fp.present(), judged, fp.error()), incidents, topology);
+        return new VendorState(f.plugin(), new Fingerprint(fp.vendor(), fp.present(), judged, fp.error()), incidents,
+                f.topology(), true);
     }
 
     /** Starts refreshing every {@code interval} in the background (after a first {@link #refresh()}). */
@@ -180,11 +228,7 @@ public final class DeviceInventory implements AutoCloseable {
         if (poller != null || interval.isZero()) {
             return;
         }
-        poller = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "device-fingerprint");
-            t.setDaemon(true);
-            return t;
-        });
+        poller = daemon("device-fingerprint");
         poller.scheduleWithFixedDelay(() -> {
             try {
                 refresh();
@@ -194,21 +238,49 @@ public final class DeviceInventory implements AutoCloseable {
         }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
     }
 
+    /** Starts health checks now and every {@code interval} in the background ({@code --health-interval-ms}). */
+    public synchronized void startHealthChecks(Duration interval) {
+        if (checker != null) {
+            return;
+        }
+        checker = daemon("device-health");
+        Runnable check = () -> {
+            try {
+                checkHealth();
+            } catch (RuntimeException e) {
+                LOG.log(Level.WARNING, "device health check failed", e);
+            }
+        };
+        if (interval.isZero()) {
+            checker.execute(check);
+        } else {
+            checker.scheduleWithFixedDelay(check, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    private static ScheduledExecutorService daemon(String name) {
+        return Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
     /** Every vendor's latest state, in priority order (lowest {@link AcceleratorPlugin#priority()} first). */
     public List<VendorState> vendors() {
-        return List.copyOf(states.values());
+        return found.values().stream().map(this::judged).toList();
     }
 
     /** The vendor with the most devices (ties by priority), empty when no plugin found any device. */
     public Optional<VendorState> primary() {
-        VendorState best = null;
-        for (VendorState s : states.values()) {
-            int n = s.fingerprint().devices().size();
+        Found best = null;
+        for (Found f : found.values()) {
+            int n = f.fingerprint().devices().size();
             if (n > 0 && (best == null || n > best.fingerprint().devices().size())) {
-                best = s;
+                best = f;
             }
         }
-        return Optional.ofNullable(best);
+        return Optional.ofNullable(best).map(this::judged);
     }
 
     /** The primary vendor's key, or {@code none}. */
@@ -223,9 +295,12 @@ public final class DeviceInventory implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        if (poller != null) {
-            poller.shutdownNow();
-            poller = null;
+        for (ScheduledExecutorService s : new ScheduledExecutorService[] {poller, checker}) {
+            if (s != null) {
+                s.shutdownNow();
+            }
         }
+        poller = null;
+        checker = null;
     }
 }

@@ -1,5 +1,6 @@
 package ai.dstack.agent.pluginhost;
 
+import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
 import com.fasterxml.jackson.annotation.JsonInclude;
@@ -59,10 +60,14 @@ public final class InstanceHealth {
                            @JsonProperty("entity_group_id") int entityGroupId, @JsonProperty("entity_id") int entityId) {
     }
 
-    /** Runs one health check of the primary vendor's devices and reports it. */
+    /**
+     * The primary vendor's last health check, at once: checks run in the background on their own
+     * schedule (vendor tools may hang for minutes; the server gives up after seconds). Before the
+     * first result, and without accelerators, {@code {"dcgm": null}} as Go answers without DCGM.
+     */
     public Response check() {
-        inventory.refreshHealth();
-        return inventory.primary().map(s -> new Response(report(s.incidents()))).orElse(new Response(null));
+        return inventory.primary().filter(VendorState::checked)
+                .map(s -> new Response(report(s.incidents()))).orElse(new Response(null));
     }
 
     static Report report(List<HealthIncident> findings) {

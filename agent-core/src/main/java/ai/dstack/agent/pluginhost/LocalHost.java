@@ -28,6 +28,7 @@ public final class LocalHost implements HostContext {
     private final Duration toolTimeout;
     private final Map<String, String> env;
     private final Map<String, String> values;
+    private final java.util.concurrent.atomic.AtomicLong imageRuns = new java.util.concurrent.atomic.AtomicLong();
 
     /**
      * @param values configuration values plugins may read by name ({@link #setting(String)})
@@ -123,6 +124,11 @@ public final class LocalHost implements HostContext {
     }
 
     /** The tool itself, else {@code docker run --rm <dockerArgs> <toolImage(tool)> <args>}. */
+    /** How many vendor tools ran as containers so far (the inventory does not re-run those while GPUs are held). */
+    public long imageRuns() {
+        return imageRuns.get();
+    }
+
     @Override
     public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
         List<String> direct = new ArrayList<>();
@@ -132,6 +138,7 @@ public final class LocalHost implements HostContext {
         if (!result.notFound()) {
             return result;
         }
+        imageRuns.incrementAndGet();
         List<String> viaDocker = new ArrayList<>(List.of("docker", "run", "--rm"));
         viaDocker.addAll(dockerArgs);
         viaDocker.add(toolImage(tool));

@@ -78,6 +78,11 @@ public final class PluginGpuPool implements GpuPool {
         return free.stream().filter(d -> chosen.contains(d.index())).toList();
     }
 
+    /** Whether any task holds a device now. */
+    public synchronized boolean anyHeld() {
+        return !holders.isEmpty();
+    }
+
     @Override
     public synchronized void restore(String taskId, List<String> ids) {
         ids.forEach(id -> holders.putIfAbsent(id, taskId));

@@ -28,7 +28,9 @@ public final class PluginRuntime implements AutoCloseable {
         this.plugins = plugins;
         this.host = host;
         this.inventory = inventory;
-        this.gpus = new PluginGpuPool(inventory, host);
+        PluginGpuPool pool = new PluginGpuPool(inventory, host);
+        inventory.devicesHeldBy(pool::anyHeld);
+        this.gpus = pool;
         this.health = new InstanceHealth(inventory);
         this.taskMetrics = taskMetrics;
     }
@@ -103,7 +105,12 @@ public final class PluginRuntime implements AutoCloseable {
         return plugins.storage();
     }
 
-    /** For {@code GET /api/instance/health}. */
+    /** Starts the background health checks ({@code --health-interval-ms}); until the first ends, health is null. */
+    public void startHealthChecks(java.time.Duration interval) {
+        inventory.startHealthChecks(interval);
+    }
+
+    /** For {@code GET /api/instance/health}: the last background check, never a tool run. */
     public InstanceHealth.Response health() {
         return health.check();
     }

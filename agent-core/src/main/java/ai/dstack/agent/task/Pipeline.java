@@ -16,6 +16,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Level;
@@ -33,18 +35,38 @@ final class Pipeline implements Runnable {
     private static final int LOG_LINES = 5;
     private final Task task;
     private final PipelineServices services;
-    private final TaskStatus resumeAt;
+    private final Judge judge;
+    private TaskStatus resumeAt;
+
+    /** What a restored task's container really is, once the engine answers (the restart reconciliation of one task). */
+    @FunctionalInterface
+    interface Judge {
+        TaskState judge(TaskState stored) throws EngineException;
+    }
 
     /** A pipeline that runs the task from where its state says it is (pending for a new task). */
     Pipeline(Task task, PipelineServices services) {
+        this(task, services, null);
+    }
+
+    /**
+     * A pipeline for a task restored while the engine was unreachable: it waits for the engine,
+     * lets {@code judge} set the task's real state, then resumes from there. Until then the task
+     * keeps its stored state and its GPUs (a container merely unreachable is not gone).
+     */
+    Pipeline(Task task, PipelineServices services, Judge judge) {
         this.task = task;
         this.services = services;
+        this.judge = judge;
         this.resumeAt = task.state().status();
     }
 
     @Override
     public void run() {
         try {
+            if (judge != null) {
+                awaitJudgement();
+            }
             switch (resumeAt) {
                 case PENDING, PREPARING, PULLING, CREATING -> runSteps();
                 case RUNNING -> watch(task.state().containerId());
@@ -61,33 +83,69 @@ final class Pipeline implements Runnable {
         }
     }
 
+    private void awaitJudgement() throws InterruptedException {
+        while (true) {
+            services.engine().awaitAnswer();
+            task.lock();
+            try {
+                if (!task.state().terminated()) {
+                    TaskState judged = judge.judge(task.state());
+                    task.update(s -> judged);
+                    LOG.info("task " + task.id() + " judged now that the engine answers: " + judged.status().wire()
+                             + (judged.terminated() ? " (" + judged.terminationReason() + ")" : ""));
+                }
+                break;
+            } catch (EngineException.Unreachable e) {
+                // gone again before it could tell: wait for it once more
+            } catch (EngineException e) {
+                task.finish("executor_error", "cannot restore the task: " + e.getMessage());
+                break;
+            } finally {
+                task.unlock();
+            }
+        }
+        resumeAt = task.state().status();
+    }
+
     private void runSteps() throws InterruptedException {
         TaskSpec spec = task.state().spec();
+        long createStart = System.nanoTime();
+        Optional<String> containerId;
+        // Every wait up to the container's start ends on terminate (docs/shim-operations.md).
+        task.enterInterruptible();
+        try {
+            containerId = prepareUpToStart(spec);
+            createStart = System.nanoTime();
+        } finally {
+            task.leaveInterruptible();
+        }
+        if (containerId.isPresent() && start(containerId.get(), spec)) {
+            services.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
+            watch(task.state().containerId());
+        }
+    }
+
+    /** Steps 1–7: prepare, pull, create; the container to start, empty when the task ended. */
+    private Optional<String> prepareUpToStart(TaskSpec spec) {
         if (resumeAt == TaskStatus.PENDING && !task.advance(TaskStatus.PENDING, TaskStatus.PREPARING)) {
-            return;
+            return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !prepare(spec)) {
-            return;
+            return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !task.advance(TaskStatus.PREPARING, TaskStatus.PULLING)) {
-            return;
+            return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.CREATING) < 0) {
             long pullStart = System.nanoTime();
             boolean pulled = pull(spec);
             services.stats().pulls().record(Duration.ofNanos(System.nanoTime() - pullStart));
             if (!pulled || !task.advance(TaskStatus.PULLING, TaskStatus.CREATING)) {
-                return;
+                return Optional.empty();
             }
         }
         // A container already created (found by the restart reconciliation) is started, never created twice.
-        long createStart = System.nanoTime();
-        Optional<String> containerId = task.state().containerId().isEmpty()
-                ? create(spec) : Optional.of(task.state().containerId());
-        if (containerId.isPresent() && start(containerId.get(), spec)) {
-            services.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
-            watch(task.state().containerId());
-        }
+        return task.state().containerId().isEmpty() ? create(spec) : Optional.of(task.state().containerId());
     }
 
     /** Steps 1–5: runner dir, GPUs, host keys, volumes, instance mount dirs. False when the task ended. */
@@ -188,7 +246,10 @@ final class Pipeline implements Runnable {
             return Optional.empty();
         }
         try {
-            String id = services.engine().create(plan);
+            String id = createOrLeave(plan);
+            if (id == null) {
+                return Optional.empty();
+            }
             task.update(s -> s.withContainerId(id));
             return Optional.of(id);
         } catch (EngineException e) {
@@ -199,6 +260,49 @@ final class Pipeline implements Runnable {
             }
             fail("creating_container_error", "createContainer error: " + e.getMessage());
             return Optional.empty();
+        }
+    }
+
+    /**
+     * The engine's create, on its own thread so that a terminate ends the wait for it: the request
+     * itself is not cut (the engine may be making the container), and what it makes for a task
+     * that ended meanwhile is removed when the engine answers. Null when the task ended first.
+     */
+    private String createOrLeave(ContainerPlan plan) throws EngineException {
+        CompletableFuture<String> made = new CompletableFuture<>();
+        Thread.ofVirtual().name("create-" + task.id()).start(() -> {
+            try {
+                made.complete(services.engine().create(plan));
+            } catch (EngineException | RuntimeException e) {
+                made.completeExceptionally(e);
+            }
+        });
+        try {
+            return made.get();
+        } catch (InterruptedException e) {
+            made.whenComplete((id, failure) -> {
+                if (id != null) {
+                    removeUnwanted(id);
+                } else {
+                    LOG.info("task " + task.id() + ": the create still running at terminate failed: " + failure.getMessage());
+                }
+            });
+            return null;
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof EngineException ee) {
+                throw ee;
+            }
+            throw new EngineException(String.valueOf(e.getCause()), e.getCause());
+        }
+    }
+
+    private void removeUnwanted(String containerId) {
+        try {
+            services.engine().removeForce(containerId);
+            LOG.info("task " + task.id() + ": the create still running at terminate made container " + containerId + ": removed");
+        } catch (EngineException e) {
+            LOG.warning("task " + task.id() + ": the create still running at terminate made container " + containerId
+                        + ", which cannot be removed: " + e.getMessage());
         }
     }
 
@@ -293,7 +397,8 @@ final class Pipeline implements Runnable {
             if (exit == 0) {
                 task.finish("done_by_runner", "");
             } else {
-                task.finish("container_exited_with_error", services.engine().lastLogLines(containerId, LOG_LINES));
+                // No output (e.g. killed when its engine stopped): the exit code is the reason.
+                task.finish("container_exited_with_error", logsOr(containerId, "container exited with code " + exit));
             }
         } catch (EngineException.NoSuchContainer e) {
             task.finish("container_exited_with_error", "container disappeared");

@@ -61,6 +61,30 @@ public final class Reconciler {
         return result;
     }
 
+    /**
+     * Tasks from disk while the engine does not answer: visible with their stored state and keeping
+     * their GPUs, each judged by its pipeline once the engine answers ({@link #judge}). Containers
+     * without a task file are adopted only by a reconciliation with the engine up.
+     */
+    public List<TaskState> unjudged() throws IOException {
+        List<TaskState> stored = store.loadAll();
+        for (TaskState s : stored) {
+            if (!s.terminated() && s.gpuIds() != null && !s.gpuIds().isEmpty()) {
+                services.gpus().restore(s.id(), s.gpuIds());
+            }
+            LOG.info("restored task " + s.id() + ": " + s.status().wire() + ", judged once the Docker engine answers");
+        }
+        return stored;
+    }
+
+    /** One stored task against the engine's containers, as {@link #reconcile()} does for all. */
+    TaskState judge(TaskState s) throws EngineException {
+        Optional<ContainerFacts> container = services.engine().taskContainers().stream()
+                .filter(c -> ours(c) && s.id().equals(c.labels().get(Labels.TASK_ID)))
+                .filter(c -> c.id().equals(s.containerId()) || c.name().equals(s.containerName())).findFirst();
+        return withContainer(s, container);
+    }
+
     private boolean ours(ContainerFacts c) {
         String owner = c.labels().get(Labels.HOME);
         if (owner != null) {

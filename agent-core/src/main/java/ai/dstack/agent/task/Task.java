@@ -22,6 +22,7 @@ final class Task {
     private final CompletableFuture<Void> released = new CompletableFuture<>();
     private volatile TaskState state;
     private volatile PullHandle pull;
+    private Thread preparing;
     private boolean removed;
 
     Task(TaskState initial, TaskStore store) {
@@ -100,6 +101,27 @@ final class Task {
     /** Terminates with a reason; a non-empty reason already stored wins. */
     void finish(String reason, String message) {
         update(s -> s.terminatedWith(reason, message));
+    }
+
+    /**
+     * The pipeline thread enters a preparation wait (prepare, pull, create) that a terminate may
+     * interrupt: plugin waits, tool runs and engine calls on a virtual thread end on an interrupt.
+     */
+    synchronized void enterInterruptible() {
+        preparing = Thread.currentThread();
+    }
+
+    /** Leaves it; an interrupt that arrived meanwhile is cleared here, so it never reaches the release. */
+    synchronized void leaveInterruptible() {
+        preparing = null;
+        Thread.interrupted();
+    }
+
+    /** Ends the preparation wait the pipeline is in, if any (terminate). */
+    synchronized void interruptPreparation() {
+        if (preparing != null) {
+            preparing.interrupt();
+        }
     }
 
     void pullStarted(PullHandle handle) {

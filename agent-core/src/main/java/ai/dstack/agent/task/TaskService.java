@@ -71,6 +71,15 @@ public final class TaskService {
         }
     }
 
+    /** Takes over tasks restored while the engine does not answer; each pipeline judges its task once it does. */
+    public void adoptUnjudged(List<TaskState> states, Reconciler reconciler) {
+        for (TaskState state : states) {
+            Task task = new Task(state, store);
+            tasks.put(state.id(), task);
+            workers.execute(new Pipeline(task, services, reconciler::judge));
+        }
+    }
+
     public Optional<TaskState> get(String id) {
         return Optional.ofNullable(tasks.get(id)).map(Task::state);
     }
@@ -115,6 +124,13 @@ public final class TaskService {
                 pull.cancel("terminated");
             }
             task.finish(reason, message);
+            if (!s.terminated() && s.status() != TaskStatus.RUNNING) {
+                // No container started (start commits running under this lock): end whatever the
+                // pipeline waits for (a volume, a tool, the engine), and free the GPUs for the next task now.
+                // (A task terminated before keeps its GPUs until its pipeline released them.)
+                task.interruptPreparation();
+                services.gpus().release(id);
+            }
         } finally {
             task.unlock();
         }

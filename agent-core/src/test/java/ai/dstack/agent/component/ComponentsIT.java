@@ -53,6 +53,19 @@ class ComponentsIT {
                 out.write(body);
             }
         });
+        // Headers and a first part, then nothing until the test ends: a stalled server.
+        files.createContext("/stall", ex -> {
+            ex.sendResponseHeaders(200, 1 << 20);
+            OutputStream out = ex.getResponseBody();
+            out.write("#!/bin/sh\necho dstack-runner version 7.7.7\n".getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            try {
+                slowGate.await(5, TimeUnit.MINUTES);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            ex.close();
+        });
         files.setExecutor(java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor());
         files.start();
         Path shimBinary = tmp.resolve("bin/dstack-shim");
@@ -110,5 +123,27 @@ class ComponentsIT {
         assertThat(second.body()).isEqualTo("already installing\n");
         slowGate.countDown();
         await().atMost(Duration.ofSeconds(30)).until(() -> component(1).path("version").asText().equals("0.30.0"));
+    }
+
+    @Test
+    void aStalledDownloadEndsAtTheDeadlineAndANewInstallIsAccepted() {
+        try (ShimProcess deadline = ShimProcess.builder(tmp.resolve("deadline"))
+                .env("DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", "1500").start()) {
+            ApiClient short_ = deadline.api();
+            String body = "{\"name\":\"dstack-runner\",\"url\":\"" + url("/stall") + "\"}";
+            assertThat(short_.post("/api/components/install", body).status()).isEqualTo(200);
+            // The server stays stalled (slowGate is only released after the test): the deadline ends it.
+            JsonNode after = await().atMost(Duration.ofSeconds(60)).until(
+                    () -> short_.get("/api/components").json().path("components").get(0),
+                    c -> !c.path("status").asText().equals("installing"));
+            assertThat(after.path("status").asText()).isEqualTo("installed");
+            assertThat(after.path("version").asText()).isEqualTo("0.0.0-stub"); // the file in place
+            assertThat(tmp.resolve("deadline/runner-bin").toFile().list()).containsExactly("dstack-runner");
+            assertThat(deadline.output()).contains("dstack-runner install from " + url("/stall") + " failed");
+            String good = "{\"name\":\"dstack-runner\",\"url\":\"" + url("/runner") + "\"}";
+            assertThat(short_.post("/api/components/install", good).status()).isEqualTo(200);
+            await().atMost(Duration.ofSeconds(30)).until(() -> short_.get("/api/components").json()
+                    .path("components").get(0).path("version").asText().equals("9.9.9"));
+        }
     }
 }

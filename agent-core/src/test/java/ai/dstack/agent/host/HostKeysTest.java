@@ -28,7 +28,7 @@ class HostKeysTest {
     }
 
     private HostKeys keys() {
-        return new HostKeys(tmp.resolve("shim/host-keys.json"), passwd);
+        return new HostKeys(tmp.resolve("shim/host-keys.json"), HostUsers.file(passwd));
     }
 
     private Path authorizedKeys() {

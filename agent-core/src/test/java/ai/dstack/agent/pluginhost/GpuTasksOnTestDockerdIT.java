@@ -122,6 +122,7 @@ class GpuTasksOnTestDockerdIT {
                 .env("DSTACK_SHIM_PLUGINS", plugin)
                 .env("DSTACK_RUNNER_HTTP_PORT", String.valueOf(FreePorts.next()))
                 .env("DSTACK_RUNNER_SSH_PORT", String.valueOf(FreePorts.next()))
+                .env("DSTACK_SHIM_HEALTH_INTERVAL_MS", "100")
                 .start();
         return shim.api();
     }
@@ -226,7 +227,9 @@ class GpuTasksOnTestDockerdIT {
                 "gpu-gaudi", "disabled", "gpu-tenstorrent", "disabled", "storage-ext4", "disabled"));
         assertThat(report.path("accelerators").get(0).path("devices").findValuesAsText("id")).containsExactlyElementsOf(L4_UUIDS);
         assertThat(report.path("host_info").path("gpu_count").asInt()).isEqualTo(4);
-        JsonNode health = api.get("/api/instance/health").json();
+        // Health comes from background checks (every 100 ms here): the first result, then the same answer.
+        JsonNode health = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                .until(() -> api.get("/api/instance/health").json(), h -> !h.path("dcgm").isNull());
         assertThat(health.path("dcgm").path("overall_health").asInt()).isZero();
         assertThat(health.path("dcgm").path("incidents")).isEmpty();
         assertGpuMetrics(api, 0, 4, 0);
@@ -272,7 +275,8 @@ class GpuTasksOnTestDockerdIT {
 
         // nvidia-smi now reports uncorrectable ECC errors on GPU 1: one failing incident.
         Files.createFile(tmp.resolve("bin/unhealthy"));
-        JsonNode sick = api.get("/api/instance/health").json().path("dcgm");
+        JsonNode sick = org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(60))
+                .until(() -> api.get("/api/instance/health").json().path("dcgm"), d -> d.path("overall_health").asInt() == 20);
         assertThat(sick.path("overall_health").asInt()).isEqualTo(20);
         assertThat(sick.path("incidents")).hasSize(1);
         JsonNode incident = sick.path("incidents").get(0);

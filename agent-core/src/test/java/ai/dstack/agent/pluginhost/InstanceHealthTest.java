@@ -18,6 +18,7 @@ class InstanceHealthTest {
     private InstanceHealth.Response check(StubAccelerator... plugins) {
         DeviceInventory inventory = new DeviceInventory(List.of(plugins), new FakeHost(root));
         inventory.refresh();
+        inventory.checkHealth();
         return new InstanceHealth(inventory).check();
     }
 

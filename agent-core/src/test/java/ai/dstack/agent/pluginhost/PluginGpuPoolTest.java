@@ -25,6 +25,7 @@ class PluginGpuPoolTest {
     private PluginGpuPool pool(StubAccelerator... plugins) {
         DeviceInventory inventory = new DeviceInventory(List.of(plugins), new FakeHost(root));
         inventory.refresh();
+        inventory.checkHealth();
         return new PluginGpuPool(inventory, new FakeHost(root));
     }
 
@@ -170,7 +171,7 @@ class PluginGpuPoolTest {
         DeviceInventory inventory = new DeviceInventory(List.of(nvidia), new FakeHost(root));
         inventory.refresh();
         inventory.refresh();
-        inventory.refreshHealth();
+        inventory.checkHealth();
         assertThat(nvidia.topologyCalls()).isEqualTo(1);
         assertThat(inventory.primary().orElseThrow().topology()).isEqualTo(TopologyAwareChoiceTest.PCIE_NVLINK_PAIRS);
 

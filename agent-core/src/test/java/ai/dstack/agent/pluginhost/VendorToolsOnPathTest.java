@@ -177,6 +177,7 @@ class VendorToolsOnPathTest {
                 esac
                 """.formatted(fixture("gpu-nvidia", "nvidia-smi/dcgmi-incidents.json")));
         try (PluginRuntime rt = start()) {
+            rt.inventory().checkHealth(); // what the background schedule does
             InstanceHealth.Response health = rt.health();
             assertThat(health.dcgm().overallHealth()).isEqualTo(20);
             assertThat(health.dcgm().incidents()).extracting(InstanceHealth.Incident::entityId, InstanceHealth.Incident::health)

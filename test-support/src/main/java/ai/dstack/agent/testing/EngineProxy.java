@@ -93,9 +93,21 @@ public final class EngineProxy implements AutoCloseable {
 
     /** Stops holding; requests held so far are forwarded ({@code forwardHeld}) or dropped. */
     public void release(boolean forwardHeld) {
+        releaseThenHold(forwardHeld, null);
+    }
+
+    /**
+     * Forwards the requests held so far and, in the same step, holds those matching {@code pathRegex}
+     * from now on (nothing can slip between the two).
+     */
+    public void releaseAndHold(String pathRegex) {
+        releaseThenHold(true, Pattern.compile(pathRegex));
+    }
+
+    private void releaseThenHold(boolean forwardHeld, Pattern next) {
         lock.lock();
         try {
-            hold = null;
+            hold = next;
             forward = forwardHeld;
             held = 0;
             generation++;

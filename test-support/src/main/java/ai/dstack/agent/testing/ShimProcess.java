@@ -27,12 +27,14 @@ public final class ShimProcess implements AutoCloseable {
     private final List<String> args;
     private final Path log;
     private final String engineHost;
+    private final List<String> wrapper;
     private Process process;
     private int starts;
     private DockerClient engine;
 
-    private ShimProcess(Path home, Map<String, String> env, List<String> args, String engineHost) {
+    private ShimProcess(Path home, Map<String, String> env, List<String> args, String engineHost, List<String> wrapper) {
         this.home = home;
+        this.wrapper = wrapper;
         this.engineHost = engineHost;
         this.port = FreePorts.next();
         this.env = env;
@@ -50,6 +52,7 @@ public final class ShimProcess implements AutoCloseable {
         private final Path tempDir;
         private final Map<String, String> env = new LinkedHashMap<>();
         private final List<String> args = new ArrayList<>();
+        private final List<String> wrapper = new ArrayList<>();
         private String engineHost;
 
         private Builder(Path tempDir) {
@@ -78,6 +81,15 @@ public final class ShimProcess implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Runs the shim's JVM through a command that ends by exec-ing its arguments (e.g.
+         * {@code unshare -m sh -c 'mount …; exec "$@"' sh}), so the process is still the shim's JVM.
+         */
+        public Builder wrappedIn(String... command) {
+            wrapper.addAll(List.of(command));
+            return this;
+        }
+
         /** Starts the shim and waits until its healthcheck answers. */
         public ShimProcess start() {
             try {
@@ -88,7 +100,7 @@ public final class ShimProcess implements AutoCloseable {
                 all.put("DSTACK_SHIM_BINARY_PATH", tempDir.resolve("no-shim-binary").toString());
                 all.put("DSTACK_SHIM_LOG_LEVEL", "debug");
                 all.putAll(env);
-                ShimProcess shim = new ShimProcess(home, all, List.copyOf(args), engineHost);
+                ShimProcess shim = new ShimProcess(home, all, List.copyOf(args), engineHost, List.copyOf(wrapper));
                 shim.restart();
                 return shim;
             } catch (IOException e) {
@@ -145,7 +157,8 @@ public final class ShimProcess implements AutoCloseable {
         if (process != null && process.isAlive()) {
             throw new IllegalStateException("the shim still runs");
         }
-        List<String> cmd = new ArrayList<>(javaCommand());
+        List<String> cmd = new ArrayList<>(wrapper);
+        cmd.addAll(javaCommand());
         cmd.addAll(args);
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));

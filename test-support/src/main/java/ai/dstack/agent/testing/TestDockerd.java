@@ -26,15 +26,17 @@ import java.util.concurrent.TimeUnit;
 public final class TestDockerd implements AutoCloseable {
     private final Path dir;
     private final String bridge;
-    private final Process process;
+    private final ProcessBuilder command;
     private final String host;
+    private Process process;
     private DockerClient client;
 
-    private TestDockerd(Path dir, String bridge, Process process, String host) {
+    private TestDockerd(Path dir, String bridge, ProcessBuilder command, String host) throws IOException {
         this.dir = dir;
         this.bridge = bridge;
-        this.process = process;
+        this.command = command;
         this.host = host;
+        this.process = command.start();
     }
 
     /** Why a test-only engine cannot run here, or null when it can. */
@@ -82,13 +84,14 @@ public final class TestDockerd implements AutoCloseable {
                     "--pidfile", dir.resolve("docker.pid").toString(), "--bridge", bridge,
                     "--iptables=false", "--ip-masq=false", "--ip6tables=false"));
             runtimes.forEach((name, path) -> cmd.addAll(List.of("--add-runtime", name + "=" + path)));
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("dockerd.log").toFile());
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve("dockerd.log").toFile()));
             StringBuilder path = new StringBuilder();
             extraPath.forEach(p -> path.append(p).append(':'));
             path.append(System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"));
             pb.environment().put("PATH", path.toString());
             pb.environment().remove("DOCKER_HOST");
-            TestDockerd engine = new TestDockerd(dir, bridge, pb.start(), host);
+            TestDockerd engine = new TestDockerd(dir, bridge, pb, host);
             engine.awaitReady();
             return engine;
         } catch (IOException e) {
@@ -108,6 +111,41 @@ public final class TestDockerd implements AutoCloseable {
             close();
             throw new IllegalStateException("test dockerd did not answer within 60 s: " + log());
         }
+    }
+
+    /**
+     * Stops the engine (SIGTERM, as a service manager does: it stops the containers it runs) and
+     * waits until it is gone; its socket goes with it. Data, images and bridge stay for {@link #restart()}.
+     */
+    public void stop() {
+        process.destroy();
+        try {
+            if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                process.destroyForcibly();
+                process.waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Starts the stopped engine again on the same socket, data and bridge, and waits until it answers. */
+    public void restart() {
+        if (process.isAlive()) {
+            throw new IllegalStateException("the test engine still runs");
+        }
+        try {
+            process = command.start();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        awaitReady();
+    }
+
+    /** Whether the engine process runs. */
+    public boolean running() {
+        return process.isAlive();
     }
 
     /** The engine's endpoint, e.g. {@code unix:///tmp/dockerd-…/docker.sock}. */
@@ -146,14 +184,10 @@ public final class TestDockerd implements AutoCloseable {
         } catch (IOException ignored) {
             // closing anyway
         }
-        process.destroy();
         try {
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
-                process.destroyForcibly();
-                process.waitFor(10, TimeUnit.SECONDS);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            stop();
+        } catch (IllegalStateException interrupted) {
+            // closing anyway
         }
         try {
             Commands.run("ip", "link", "del", bridge);
