@@ -29,13 +29,15 @@ public final class ApiServer {
                 .port(port)
                 .shutdownHook(false)
                 .shutdownGracePeriod(grace)
+                .directHandlers(ProtocolErrors.directHandlers())
                 .routing(routing -> routing(routing, version, tasks, components, plugins, stats, shutdown))
                 .build();
     }
 
     private static void routing(HttpRouting.Builder routing, String version, TaskService tasks, Components components,
                                 PluginRuntime plugins, PipelineStats stats, Consumer<Boolean> shutdown) {
-        routing.register(new HealthService(version))
+        routing.addFilter(ProtocolErrors.exactMethods())
+                .register(new HealthService(version))
                 .register(new TasksService(tasks))
                 .register(new InstanceService(plugins, tasks))
                 .register(new ComponentsService(components))
