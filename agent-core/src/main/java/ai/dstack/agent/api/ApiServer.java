@@ -36,7 +36,7 @@ public final class ApiServer {
 
     private static void routing(HttpRouting.Builder routing, String version, TaskService tasks, Components components,
                                 PluginRuntime plugins, PipelineStats stats, Consumer<Boolean> shutdown) {
-        routing.addFilter(ProtocolErrors.exactMethods())
+        routing.addFilter(ProtocolErrors.requestChecks())
                 .register(new HealthService(version))
                 .register(new TasksService(tasks))
                 .register(new InstanceService(plugins, tasks))

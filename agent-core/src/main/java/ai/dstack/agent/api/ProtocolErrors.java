@@ -19,8 +19,9 @@ import java.util.logging.Logger;
 /**
  * Malformed HTTP below the routes (docs/api-errors.md): what Helidon refuses while reading a request
  * gets a 4xx with a one-line plain-text message and the connection closed, never an empty reply or a
- * {@code 500}; and request methods are case-sensitive as in Go ({@code post} is not {@code POST}:
- * 405), which Helidon 4.5.0's parser does not do by itself (it upper-cases the method it reads).
+ * {@code 500} (a method with a NUL in it made Helidon 4.5.0 answer 500); request methods are
+ * case-sensitive as in Go ({@code post} is not {@code POST}: 405), which Helidon 4.5.0's parser does
+ * not do by itself (it upper-cases the method it reads); a header line without a name is a 400.
  */
 final class ProtocolErrors {
     private ProtocolErrors() {
@@ -35,9 +36,9 @@ final class ProtocolErrors {
         return b.build();
     }
 
-    /** The filter that keeps methods case-sensitive (register it first). */
-    static Filter exactMethods() {
-        return new ExactMethods();
+    /** The filter that refuses what Helidon lets through: case variants of methods, nameless headers (register it first). */
+    static Filter requestChecks() {
+        return new RequestChecks();
     }
 
     private static DirectHandler.TransportResponse reply(DirectHandler.TransportRequest request, EventType type, Status status,
@@ -72,11 +73,11 @@ final class ProtocolErrors {
      * route is 405 as in Go. Helidon 4.5.0 keeps no raw method, but when routing starts, the request's
      * head is still in the connection's read buffer just before the read position (private fields of
      * its {@code DataReader}). Where the request line cannot be seen there (split across reads),
-     * nothing is judged; {@code ShimApiIT#methodsAreCaseSensitive} notices if a Helidon upgrade moves
+     * nothing is judged; {@code MalformedRequestsIT#methodsAreCaseSensitive} notices if a Helidon upgrade moves
      * those fields.
      */
-    static final class ExactMethods implements Filter {
-        private static final Logger LOG = Logger.getLogger(ExactMethods.class.getName());
+    static final class RequestChecks implements Filter {
+        private static final Logger LOG = Logger.getLogger(RequestChecks.class.getName());
         private static final Field CTX;
         private static final Field HEAD;
         private static final Field BYTES;
