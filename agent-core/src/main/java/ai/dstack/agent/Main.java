@@ -45,7 +45,7 @@ import sun.misc.Signal;
 
 /**
  * Entry point of {@code dstack-shim}: configuration → engine → host resources → tasks (restored
- * and reconciled) → HTTP API. Startup order as the Go shim (spec shim §1.3).
+ * and reconciled) → HTTP API. Startup order as the Go shim (docs/shim.md §1.3).
  */
 public final class Main {
     private static final Logger LOG = Logger.getLogger(Main.class.getName());

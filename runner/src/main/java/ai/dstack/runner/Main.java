@@ -21,8 +21,8 @@ import java.util.Map;
 import java.util.Properties;
 
 /**
- * {@code dstack-runner}: parses the command line (spec runner §1.1), runs the startup sequence
- * (§1.4) and the lifecycle (§3.2) — start deadline, job, log barriers — then exits.
+ * {@code dstack-runner}: parses the command line (docs/runner.md §1.1), runs the startup sequence
+ * (docs/runner.md §1.4) and the lifecycle (docs/runner.md §3.2) — start deadline, job, log barriers — then exits.
  */
 public final class Main {
     private final RunnerOptions options;
@@ -173,7 +173,7 @@ public final class Main {
         return 0;
     }
 
-    /** §3.2 step 3–4: websocket streams drain, the server pulls the final logs; one shared budget. */
+    /** docs/runner.md §3.2 step 3–4: websocket streams drain, the server pulls the final logs; one shared budget. */
     private void drainLogs(LogBook book, RunnerServer server, RunnerLog log) throws InterruptedException {
         book.markShuttingDown();
         long deadline = System.currentTimeMillis() + settings.logsTimeoutMs();

@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The command line (spec runner §1.1): {@code dstack-runner [--log-level L] start [flags]};
+ * The command line (docs/runner.md §1.1): {@code dstack-runner [--log-level L] start [flags]};
  * the global flag is accepted before or after {@code start}.
  *
  * @param action          what to do: start, version or help

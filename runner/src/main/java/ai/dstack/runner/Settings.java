@@ -6,9 +6,9 @@ import java.util.Map;
  * Every long wait of the runner, overridable through {@code DSTACK_RUNNER_<NAME>} env vars
  * (milliseconds unless the name says otherwise) so tests can run them short.
  *
- * @param startTimeoutMs  from API start until {@code /api/run} must have been accepted (§3.2)
- * @param logsTimeoutMs   shared budget for the final pull and websocket drains (§3.2)
- * @param stopGraceMs     from the interrupt until the job's session is killed (§5.10)
+ * @param startTimeoutMs  from API start until {@code /api/run} must have been accepted (docs/runner.md §3.2)
+ * @param logsTimeoutMs   shared budget for the final pull and websocket drains (docs/runner.md §3.2)
+ * @param stopGraceMs     from the interrupt until the job's session is killed (docs/runner.md §5.10)
  * @param pullMaxBytes    rough cap on the encoded size of one {@code /api/pull} answer
  * @param submitMaxBytes  largest accepted {@code /api/submit} body
  */

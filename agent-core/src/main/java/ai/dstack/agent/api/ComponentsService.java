@@ -10,7 +10,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.util.List;
 
 /**
- * The runner and shim components (spec shim §2.7, §2.8, §7).
+ * The runner and shim components (docs/shim.md §2.7, §2.8, §7).
  * <pre>
  * curl localhost:10998/api/components
  * curl -d '{"name":"dstack-runner","url":"https://…/dstack-runner"}' localhost:10998/api/components/install

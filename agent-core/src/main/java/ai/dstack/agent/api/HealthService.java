@@ -5,7 +5,7 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 
 /**
- * Liveness and version (spec shim §2.3).
+ * Liveness and version (docs/shim.md §2.3).
  * <pre>
  * curl localhost:10998/api/healthcheck
  * </pre>

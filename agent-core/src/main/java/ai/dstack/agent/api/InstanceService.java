@@ -16,7 +16,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Instance health, GPU facts and per-task metrics (spec shim §2.5, §2.6, §2.14). Without
+ * Instance health, GPU facts and per-task metrics (docs/shim.md §2.5, §2.6, §2.14). Without
  * accelerators health is {@code {"dcgm":null}}; without dcgm-exporter metrics are 404.
  * <pre>
  * curl localhost:10998/api/instance/health

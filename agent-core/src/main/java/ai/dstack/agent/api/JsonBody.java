@@ -16,7 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * Strict JSON request bodies (spec shim §2.1, §8): media type {@code application/json} when a
+ * Strict JSON request bodies (docs/shim.md §2.1, §8): media type {@code application/json} when a
  * Content-Type is given (415), at most 1 MiB (413), not empty, one well-formed value of the right
  * types and nothing after it (400, with the Go shim's texts). {@code null} means "all defaults".
  */

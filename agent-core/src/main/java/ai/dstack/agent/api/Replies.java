@@ -7,7 +7,7 @@ import io.helidon.http.Status;
 import io.helidon.webserver.http.ServerResponse;
 import java.nio.charset.StandardCharsets;
 
-/** The API's reply shapes (spec shim §2.1): compact JSON + newline, or plain text + newline. */
+/** The API's reply shapes (docs/shim.md §2.1): compact JSON + newline, or plain text + newline. */
 final class Replies {
     static final String JSON = "application/json";
     static final String TEXT = "text/plain; charset=utf-8";

@@ -8,7 +8,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.util.function.Consumer;
 
 /**
- * Shutdown on request (spec shim §2.4): the 200 is written first, then the shim stops — graceful
+ * Shutdown on request (docs/shim.md §2.4): the 200 is written first, then the shim stops — graceful
  * (in-flight requests and installs get the grace) or forced. Running containers are left alone.
  * <pre>
  * curl -d '{"force":false}' localhost:10998/api/shutdown

@@ -7,7 +7,7 @@ import ai.dstack.agent.task.TaskStatus;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
-/** {@code GET /api/tasks/{id}} (spec shim §2.11); {@code ports} and the progress are always present, possibly null. */
+/** {@code GET /api/tasks/{id}} (docs/shim.md §2.11); {@code ports} and the progress are always present, possibly null. */
 record TaskInfoResponse(@JsonProperty("id") String id, @JsonProperty("status") TaskStatus status,
                         @JsonProperty("termination_reason") String terminationReason,
                         @JsonProperty("termination_message") String terminationMessage,

@@ -6,7 +6,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 import java.util.regex.Pattern;
 
-/** {@code POST /api/tasks} body as the server sends it (spec shim §2.10); absent or null fields take defaults. */
+/** {@code POST /api/tasks} body as the server sends it (docs/shim.md §2.10); absent or null fields take defaults. */
 record TaskSubmitRequest(@JsonProperty("id") String id, @JsonProperty("name") String name,
                          @JsonProperty("image_name") String imageName,
                          @JsonProperty("registry_username") String registryUsername,
@@ -26,7 +26,7 @@ record TaskSubmitRequest(@JsonProperty("id") String id, @JsonProperty("name") St
     private static final Pattern NAME = Pattern.compile("[a-zA-Z0-9][a-zA-Z0-9_.-]*");
 
     /**
-     * A network volume (spec shim §2.10).
+     * A network volume (docs/shim.md §2.10).
      *
      * @param backend    {@code aws} or {@code gcp}
      * @param name       volume name

@@ -11,7 +11,7 @@ import io.helidon.webserver.http.ServerResponse;
 import java.util.List;
 
 /**
- * Tasks (spec shim §2.9–§2.13).
+ * Tasks (docs/shim.md §2.9–§2.13).
  * <pre>
  * curl localhost:10998/api/tasks
  * curl -d '{"id":"t1","name":"job-0-0","image_name":"ubuntu:24.04"}' localhost:10998/api/tasks

@@ -3,7 +3,7 @@ package ai.dstack.agent.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.Map;
 
-/** Where the CLI finds the shim and a task's runner, as the dstack server does (spec shim §9). */
+/** Where the CLI finds the shim and a task's runner, as the dstack server does (docs/shim.md §9). */
 final class Endpoints {
     static final String START_ADVICE = "is the agent running? Start it with `bin/dstack-shim` (or `systemctl start dstack-shim`)";
 

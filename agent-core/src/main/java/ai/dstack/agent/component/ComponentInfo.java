@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonValue;
 
 /**
- * A component's cached state (spec shim §2.7).
+ * A component's cached state (docs/shim.md §2.7).
  *
  * @param name    {@code dstack-runner} or {@code dstack-shim}
  * @param version "" unless installed

@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
 
 /**
- * The two components the server manages on a host (spec shim §7): their cached status from
+ * The two components the server manages on a host (docs/shim.md §7): their cached status from
  * {@code <path> --version}, and installs from a URL (temp file in the same directory, chmod 0755,
  * atomic rename). The check runs at startup and after each install, never per request.
  */
@@ -104,7 +104,7 @@ public final class Components {
         }
     }
 
-    /** The startup install (spec shim §1.3): skipped when the file exists; a failure is fatal for the caller. */
+    /** The startup install (docs/shim.md §1.3): skipped when the file exists; a failure is fatal for the caller. */
     public void installIfAbsent(String name, String url) throws IOException, InterruptedException {
         Path target = paths.get(name);
         if (!Files.exists(target)) {

@@ -3,7 +3,7 @@ package ai.dstack.agent.config;
 import java.util.Locale;
 import java.util.logging.Level;
 
-/** The log levels the Go shim and runner accept (spec shim §1.2), mapped onto java.util.logging. */
+/** The log levels the Go shim and runner accept (docs/shim.md §1.2), mapped onto java.util.logging. */
 public enum LogLevel {
     FATAL(Level.SEVERE), ERROR(Level.SEVERE), WARNING(Level.WARNING), INFO(Level.INFO), DEBUG(Level.FINE),
     TRACE(Level.FINEST);

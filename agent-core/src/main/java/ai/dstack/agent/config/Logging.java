@@ -16,7 +16,7 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.logging.StreamHandler;
 
-/** Logs to stderr and appends to {@code <home>/shim.log} (0644), one line per record (spec shim §1.2). */
+/** Logs to stderr and appends to {@code <home>/shim.log} (0644), one line per record (docs/shim.md §1.2). */
 public final class Logging {
     private Logging() {
     }

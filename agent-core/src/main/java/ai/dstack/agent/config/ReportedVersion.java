@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 public final class ReportedVersion {
     /** Env var that overrides the build constant, for the shim and (passed through) the runner. */
     public static final String ENV = "DSTACK_REPORTED_VERSION";
-    /** The oldest final release the dstack server drives with the API we serve (spec shim §2.2). */
+    /** The oldest final release the dstack server drives with the API we serve (docs/shim.md §2.2). */
     static final int[] MINIMUM = {0, 20, 30};
     private static final Pattern FINAL_RELEASE = Pattern.compile("v?(\\d+)\\.(\\d+)(?:\\.(\\d+))?(?:\\.post\\d+)?");
 

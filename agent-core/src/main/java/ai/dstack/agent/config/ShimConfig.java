@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The shim's configuration, from flags and environment variables (spec shim §1.1).
+ * The shim's configuration, from flags and environment variables (docs/shim.md §1.1).
  *
  * @param home                 home directory: logs, task files, runner dirs, host_info.json
  * @param shimBinaryPath       where the dstack-shim component lives (the launcher, never the JVM)

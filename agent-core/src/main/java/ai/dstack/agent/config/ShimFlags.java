@@ -39,7 +39,8 @@ public final class ShimFlags {
             new FlagSpec("service", "DSTACK_SERVICE_MODE", Kind.BOOL, "false", "Write host_info.json at startup"),
             new FlagSpec("plugins-dir", "DSTACK_SHIM_PLUGINS_DIR", Kind.STRING, "", "Folder of plugin zips (default: the install's plugins/, in the source tree plugins/target/plugins)"),
             new FlagSpec("plugins", "DSTACK_SHIM_PLUGINS", Kind.STRING, "", "Comma-separated plugin ids to load (default: all in the plugins folder)"),
-            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "1200000", "Longest an image pull may take"),
+            new FlagSpec("pull-deadline-ms", "DSTACK_SHIM_PULL_DEADLINE_MS", Kind.MILLIS, "0", "Longest an image pull may take in all (0: no limit; pulls fail on a stall instead)"),
+            new FlagSpec("pull-stall-ms", "DSTACK_SHIM_PULL_STALL_MS", Kind.MILLIS, "300000", "A pull fails when no layer has made progress for this long"),
             new FlagSpec("sync-stop-limit-ms", "DSTACK_SHIM_SYNC_STOP_LIMIT_MS", Kind.MILLIS, "5000", "A terminate whose grace is at most this stops the container inside the request; longer ones reply at once"),
             new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
             new FlagSpec("component-install-timeout-ms", "DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", Kind.MILLIS, "600000", "Longest a component download may take"),
@@ -99,7 +100,7 @@ public final class ShimFlags {
                 ? Path.of(v.env.getOrDefault("HOME", System.getProperty("user.home")), ".dstack")
                 : Path.of(home);
         String runtime = v.string("runner-runtime-dir");
-        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("sync-stop-limit-ms"),
+        Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("pull-stall-ms"), v.millis("sync-stop-limit-ms"),
                 v.millis("remove-wait-ms"), v.millis("component-install-timeout-ms"), v.millis("shutdown-grace-ms"),
                 v.millis("docker-call-timeout-ms"));
         List<String> passEnv = Arrays.stream(v.string("pass-env").split(","))

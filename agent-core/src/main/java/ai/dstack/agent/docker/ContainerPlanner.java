@@ -22,7 +22,7 @@ import java.util.Set;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
-/** Turns a task into its container plan (spec shim §4.2–§4.7). Pure apart from reading which runner files exist. */
+/** Turns a task into its container plan (docs/shim.md §4.2–§4.7). Pure apart from reading which runner files exist. */
 public final class ContainerPlanner {
     /**
      * Runs in a subshell so nothing leaks into the runner; installs openssh-server when sshd is
@@ -87,7 +87,7 @@ public final class ContainerPlanner {
         };
     }
 
-    /** {@code <name>-<first 8 hex of sha256("<name>/<id>")>} (spec shim §4.2). */
+    /** {@code <name>-<first 8 hex of sha256("<name>/<id>")>} (docs/shim.md §4.2). */
     public static String containerName(String name, String id) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest((name + "/" + id).getBytes(StandardCharsets.UTF_8));
@@ -159,7 +159,7 @@ public final class ContainerPlanner {
         return cmd.toString();
     }
 
-    /** Single-quotes a word for sh, escaping embedded quotes (the Go shim does not, spec §10.12). */
+    /** Single-quotes a word for sh, escaping embedded quotes (the Go shim does not, docs/shim.md §10.12). */
     static String shellQuote(String word) {
         return "'" + word.replace("'", "'\\''") + "'";
     }

@@ -128,10 +128,11 @@ public final class Engine implements AutoCloseable {
 
     /**
      * Pulls {@code ref}, writing the raw stream to {@code log} and reporting progress; fails with the
-     * spec's messages (§4.1). {@code handle} lets terminate or the deadline interrupt it.
+     * spec's messages (docs/shim.md §4.1). {@code handle} lets terminate or the deadline interrupt it; the pull also
+     * fails when no layer has made progress for {@code stall} (zero: never), naming the layers in flight.
      */
     public void pull(ImageRef ref, String username, String password, Path log, Consumer<PullProgress> onProgress,
-                     PullHandle handle) throws EngineException {
+                     PullHandle handle, Duration stall) throws EngineException {
         String path = "/v" + apiVersion + "/images/create?fromImage=" + enc(ref.repository()) + "&tag=" + enc(ref.pullTag());
         var request = new DockerHttpClient.Request.Builder().method(DockerHttpClient.Request.Method.POST).path(path);
         if (!username.isEmpty() || !password.isEmpty()) {
@@ -139,6 +140,8 @@ public final class Engine implements AutoCloseable {
         }
         PullTracker tracker = new PullTracker();
         long started = System.nanoTime();
+        Thread watchdog = stall.isZero() || stall.isNegative() ? null
+                : Thread.ofVirtual().name("pull-stall-watch").start(() -> watchForStall(tracker, stall, handle));
         try (DockerHttpClient.Response response = awaitResponse(request.build(), handle);
              OutputStream logOut = Files.newOutputStream(log)) {
             handle.attach(response);
@@ -166,6 +169,10 @@ public final class Engine implements AutoCloseable {
                 }
                 throw new EngineException(interrupted(tracker, started, message(e)), e);
             }
+        } finally {
+            if (watchdog != null) {
+                watchdog.interrupt();
+            }
         }
         if (handle.cancelCause() != null) {
             throw new EngineException(interrupted(tracker, started, handle.cancelCause()));
@@ -173,7 +180,45 @@ public final class Engine implements AutoCloseable {
         if (!tracker.succeeded()) {
             PullProgress p = progressOrZero(tracker);
             throw new EngineException("failed pulling " + ref + ": downloaded " + p.downloadedBytes() + "/" + p.totalBytes()
-                                      + " bytes (" + speed(p, started) + "/s), errors: " + tracker.quotedErrors());
+                                      + " bytes (" + speed(p, started) + "/s), errors: " + tracker.quotedErrors()
+                                      + spaceHint(dockerRootDir, tracker.errors()));
+        }
+    }
+
+    /** Cancels the pull once {@link PullTracker#progressMark()} has stood still for {@code stall}. */
+    private static void watchForStall(PullTracker tracker, Duration stall, PullHandle handle) {
+        long every = Math.max(10, stall.toMillis() / 5);
+        long mark = tracker.progressMark();
+        long since = System.nanoTime();
+        try {
+            while (true) {
+                Thread.sleep(every);
+                long now = System.nanoTime();
+                long current = tracker.progressMark();
+                if (current != mark) {
+                    mark = current;
+                    since = now;
+                } else if (now - since >= stall.toNanos()) {
+                    handle.cancel("stalled: no layer made progress for " + stall.toMillis() + " ms; "
+                                  + tracker.unfinishedLayers());
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            // the pull ended
+        }
+    }
+
+    /** For a pull that ran out of disk: how much the engine's data root still has, so the operator knows. */
+    static String spaceHint(Path dockerRootDir, List<String> errors) {
+        if (errors.stream().noneMatch(m -> m.toLowerCase(java.util.Locale.ROOT).contains("no space left on device"))) {
+            return "";
+        }
+        try {
+            return "; the engine's data root " + dockerRootDir + " has " + Files.getFileStore(dockerRootDir).getUsableSpace()
+                   + " bytes free";
+        } catch (IOException | RuntimeException e) {
+            return "; the engine's data root " + dockerRootDir + " is out of space (free bytes unknown here: " + message(e) + ")";
         }
     }
 
@@ -227,7 +272,7 @@ public final class Engine implements AutoCloseable {
         return String.format(java.util.Locale.ROOT, "%.4g%s", bytes, units[i]).replaceAll("\\.?0+(?=[a-zA-Z])", "");
     }
 
-    /** URL-safe base64 (with padding) of {"username","password"}, empty members omitted (spec shim §4.1). */
+    /** URL-safe base64 (with padding) of {"username","password"}, empty members omitted (docs/shim.md §4.1). */
     static String registryAuth(String username, String password) {
         Map<String, String> auth = new LinkedHashMap<>();
         if (!username.isEmpty()) {

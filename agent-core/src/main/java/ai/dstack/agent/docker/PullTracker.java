@@ -8,11 +8,17 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Folds the engine's pull stream (JSON lines) into per-layer progress, errors and the success verdict (spec shim §4.1). */
+/**
+ * Folds the engine's pull stream (JSON lines) into per-layer progress, errors and the success verdict
+ * (docs/shim.md §4.1). The reading thread feeds it while a stall watchdog reads it, hence the locking.
+ */
 public final class PullTracker {
     private static final Set<String> SIZE_KNOWN = Set.of("Already exists", "Pull complete");
     private static final Set<String> TRACKED = Set.of("Pulling fs layer", "Waiting", "Verifying Checksum",
             "Already exists", "Downloading", "Download complete", "Extracting", "Pull complete");
+    /** Statuses in the order a layer goes through them, so a later one always counts as progress. */
+    private static final List<String> TRACKED_ORDER = List.of("Waiting", "Pulling fs layer", "Downloading",
+            "Verifying Checksum", "Download complete", "Extracting", "Already exists", "Pull complete");
     private final Map<String, Layer> layers = new LinkedHashMap<>();
     private final List<String> errors = new ArrayList<>();
     private boolean succeeded;
@@ -25,7 +31,7 @@ public final class PullTracker {
     }
 
     /** Takes one parsed line of the stream; returns true when the progress changed. */
-    public boolean accept(JsonNode msg) {
+    public synchronized boolean accept(JsonNode msg) {
         JsonNode error = msg.path("errorDetail").path("message");
         if (error.isTextual()) {
             errors.add(error.asText());
@@ -82,7 +88,7 @@ public final class PullTracker {
     }
 
     /** Progress summed over layers; null before the first layer event. */
-    public PullProgress progress() {
+    public synchronized PullProgress progress() {
         if (layers.isEmpty()) {
             return null;
         }
@@ -101,16 +107,16 @@ public final class PullTracker {
         return new PullProgress(downloaded, extracted, total, totalFinal);
     }
 
-    public boolean succeeded() {
+    public synchronized boolean succeeded() {
         return succeeded;
     }
 
-    public List<String> errors() {
+    public synchronized List<String> errors() {
         return List.copyOf(errors);
     }
 
     /** Go's {@code %q} of the error list: each message double-quoted and escaped, space-separated. */
-    public String quotedErrors() {
+    public synchronized String quotedErrors() {
         StringBuilder out = new StringBuilder("[");
         for (int i = 0; i < errors.size(); i++) {
             if (i > 0) {
@@ -119,5 +125,30 @@ public final class PullTracker {
             out.append('"').append(errors.get(i).replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n")).append('"');
         }
         return out.append(']').toString();
+    }
+
+    /**
+     * A figure that grows whenever any layer moves on (bytes downloaded or extracted, a new status):
+     * equal figures at two instants mean no layer made progress in between.
+     */
+    public synchronized long progressMark() {
+        long mark = 0;
+        for (Layer l : layers.values()) {
+            mark += l.downloaded + l.extracted + TRACKED_ORDER.indexOf(l.status) + 1;
+        }
+        return mark + layers.size();
+    }
+
+    /** The layers still in flight, e.g. {@code layer 3f4a… at 2.1MB of 8MB (Downloading)}; where a pull stands. */
+    public synchronized String unfinishedLayers() {
+        List<String> parts = new ArrayList<>();
+        for (Map.Entry<String, Layer> e : layers.entrySet()) {
+            Layer l = e.getValue();
+            if (!SIZE_KNOWN.contains(l.status)) {
+                parts.add("layer " + e.getKey() + " at " + Engine.humanSize(l.status.equals("Extracting") ? l.extracted : l.downloaded)
+                          + " of " + (l.total > 0 ? Engine.humanSize(l.total) : "unknown size") + " (" + l.status + ")");
+            }
+        }
+        return parts.isEmpty() ? "no layer started" : String.join(", ", parts);
     }
 }

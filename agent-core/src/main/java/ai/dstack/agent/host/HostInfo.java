@@ -17,7 +17,7 @@ import java.util.Collections;
 import java.util.List;
 
 /**
- * The host facts SSH fleets read from {@code <home>/host_info.json} (spec shim §1.5).
+ * The host facts SSH fleets read from {@code <home>/host_info.json} (docs/shim.md §1.5).
  *
  * @param gpuVendor vendor key, {@code none} without GPUs
  * @param gpuName   first GPU's name, "" without GPUs

@@ -20,7 +20,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 
 /**
- * A host user's {@code ~/.ssh/authorized_keys} edited for tasks (spec shim §4.9, done better): one
+ * A host user's {@code ~/.ssh/authorized_keys} edited for tasks (docs/shim.md §4.9, done better): one
  * edit at a time, each an atomic rewrite keeping mode and owner; a missing file is created 0600
  * owned by the user; which tasks hold each key is persisted, so a key another task still needs,
  * or one that was there before any task, is never removed — also across agent restarts.

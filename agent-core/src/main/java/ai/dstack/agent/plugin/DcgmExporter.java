@@ -17,8 +17,8 @@ import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * NVIDIA's {@code dcgm-exporter} run by the agent (spec §5.7) and the per-task view of its scrape
- * that {@code GET /metrics/tasks/{id}} serves (spec §2.14). Started only on a host whose primary
+ * NVIDIA's {@code dcgm-exporter} run by the agent (docs/shim.md §5.7) and the per-task view of its scrape
+ * that {@code GET /metrics/tasks/{id}} serves (docs/shim.md §2.14). Started only on a host whose primary
  * vendor is NVIDIA and where {@code dcgm-exporter -v} works; stopped with SIGTERM on {@link #close()}.
  */
 public final class DcgmExporter implements AutoCloseable {

@@ -12,7 +12,7 @@ import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
- * The body of {@code GET /api/instance/health} (spec §2.5) in DCGM's shape, from the primary vendor's
+ * The body of {@code GET /api/instance/health} (docs/shim.md §2.5) in DCGM's shape, from the primary vendor's
  * health sources (NVIDIA: nvidia-smi and DCGM's {@code dcgmi} when present): one incident per
  * unhealthy device, overall 20 if any device fails, 10 if any warns, else 0.
  */

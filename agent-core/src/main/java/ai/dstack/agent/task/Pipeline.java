@@ -21,7 +21,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 
 /**
- * The run pipeline of one task (spec shim §3.2): preparing → pulling → creating → running →
+ * The run pipeline of one task (docs/shim.md §3.2): preparing → pulling → creating → running →
  * terminated. Each step commits its status; a terminate seen at any step boundary ends the
  * pipeline there, and the container is started only under the task lock after checking for it,
  * so a terminated task never starts a container. Whatever the outcome, the task's host resources
@@ -157,14 +157,17 @@ final class Pipeline implements Runnable {
             if (ended()) {
                 return false;
             }
-            ScheduledFuture<?> deadline = host.timer().schedule(() -> handle.cancel("context deadline exceeded"),
-                    host.waits().pullDeadline().toMillis(), TimeUnit.MILLISECONDS);
+            long limit = host.waits().pullDeadline().toMillis();
+            ScheduledFuture<?> deadline = limit <= 0 ? null
+                    : host.timer().schedule(() -> handle.cancel("context deadline exceeded"), limit, TimeUnit.MILLISECONDS);
             try {
                 host.engine().pull(ref, spec.registryUsername(), spec.registryPassword(),
                         Path.of(task.state().runnerDir(), "pull.log"),
-                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle);
+                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle, host.waits().pullStall());
             } finally {
-                deadline.cancel(false);
+                if (deadline != null) {
+                    deadline.cancel(false);
+                }
             }
         } catch (EngineException e) {
             return fail("creating_container_error", "pullImage error: " + e.getMessage());

@@ -3,7 +3,7 @@ package ai.dstack.agent.task;
 import com.fasterxml.jackson.annotation.JsonProperty;
 
 /**
- * Bytes of an image pull so far, summed over layers (spec shim §4.1).
+ * Bytes of an image pull so far, summed over layers (docs/shim.md §4.1).
  *
  * @param downloadedBytes  bytes downloaded
  * @param extractedBytes   bytes extracted

@@ -81,7 +81,7 @@ public final class TaskService {
     }
 
     /**
-     * Terminates a task in any status (spec shim §3.4). A running container is stopped inside the
+     * Terminates a task in any status (docs/shim.md §3.4). A running container is stopped inside the
      * call when {@code graceSeconds} is within the sync limit, else in the background; the task's
      * host resources are released by its pipeline once the container really stopped.
      */

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * What the server asked a task to run, validated, with defaults applied (spec shim §2.10).
+ * What the server asked a task to run, validated, with defaults applied (docs/shim.md §2.10).
  *
  * @param id               server job id; 1–128 of {@code [A-Za-z0-9_.-]}, not {@code .} or {@code ..}
  * @param name             job name, a Docker container name prefix

@@ -57,7 +57,7 @@ public record TaskState(@JsonProperty("spec") TaskSpec spec, @JsonProperty("stat
                 ports, pullProgress, gpuIds, hostKeysAdded, volumesPrepared);
     }
 
-    /** Terminated; a non-empty reason already stored wins over the new one (spec shim §3.1). */
+    /** Terminated; a non-empty reason already stored wins over the new one (docs/shim.md §3.1). */
     public TaskState terminatedWith(String reason, String message) {
         boolean keep = terminated() && !terminationReason.isEmpty();
         return new TaskState(spec, TaskStatus.TERMINATED, keep ? terminationReason : reason,

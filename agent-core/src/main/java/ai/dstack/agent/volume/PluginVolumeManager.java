@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.logging.Logger;
 
 /**
- * Network volumes through the storage plugins (spec §6): for each volume in order resolve its block
+ * Network volumes through the storage plugins (docs/shim.md §6): for each volume in order resolve its block
  * device, probe it, format it only when it is blank and the volume has {@code init_fs}, mount it at
  * {@link VolumeManager#mountPoint}, and open a just-made filesystem's root to everyone (0777). A
  * device that has a filesystem is never formatted. On a failure what was mounted is unmounted again.

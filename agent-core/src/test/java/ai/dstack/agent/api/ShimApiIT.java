@@ -19,7 +19,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-/** The HTTP surface of the shim (spec shim §2, §8): routes, status codes, content types, strict input. */
+/** The HTTP surface of the shim (docs/shim.md §2, §8): routes, status codes, content types, strict input. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ShimApiIT {
     @TempDir

@@ -22,7 +22,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Component installs from a local HTTP server (spec shim §7): good, 404, concurrent. */
+/** Component installs from a local HTTP server (docs/shim.md §7): good, 404, concurrent. */
 class ComponentsIT {
     @TempDir
     Path tmp;

@@ -27,7 +27,8 @@ class ShimFlagsTest {
         assertThat(c.passEnv()).containsExactly("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY");
         assertThat(c.privileged()).isFalse();
         assertThat(c.runnerRuntimeDir()).isEmpty();
-        assertThat(c.waits().pullDeadline()).isEqualTo(Duration.ofMinutes(20));
+        assertThat(c.waits().pullDeadline()).isEqualTo(Duration.ZERO);
+        assertThat(c.waits().pullStall()).isEqualTo(Duration.ofMinutes(5));
         assertThat(c.waits().removeWait()).isEqualTo(Duration.ofSeconds(5));
     }
 

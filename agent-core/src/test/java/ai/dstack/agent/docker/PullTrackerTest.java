@@ -43,4 +43,29 @@ class PullTrackerTest {
                 "{\"errorDetail\":{\"message\":\"second\"}}");
         assertThat(t.quotedErrors()).isEqualTo("[\"manifest \\\"x\\\" unknown\" \"second\"]");
     }
+
+    @Test
+    void theProgressMarkMovesOnlyWhenALayerMovesOn() throws Exception {
+        PullTracker t = new PullTracker();
+        long empty = t.progressMark();
+        feed(t, "{\"status\":\"Pulling fs layer\",\"id\":\"b\"}");
+        long started = t.progressMark();
+        assertThat(started).isNotEqualTo(empty);
+        feed(t, "{\"status\":\"Downloading\",\"id\":\"b\",\"progressDetail\":{\"current\":100,\"total\":1000}}");
+        long hundred = t.progressMark();
+        assertThat(hundred).isNotEqualTo(started);
+        // The same figure again is no progress.
+        feed(t, "{\"status\":\"Downloading\",\"id\":\"b\",\"progressDetail\":{\"current\":100,\"total\":1000}}");
+        assertThat(t.progressMark()).isEqualTo(hundred);
+        assertThat(t.unfinishedLayers()).isEqualTo("layer b at 100B of 1kB (Downloading)");
+        feed(t, "{\"status\":\"Pull complete\",\"id\":\"b\"}");
+        assertThat(t.unfinishedLayers()).isEqualTo("no layer started");
+    }
+
+    @Test
+    void aPullOutOfSpaceSaysHowMuchTheDataRootHasLeft(@org.junit.jupiter.api.io.TempDir java.nio.file.Path root) {
+        assertThat(Engine.spaceHint(root, java.util.List.of("unauthorized"))).isEmpty();
+        assertThat(Engine.spaceHint(root, java.util.List.of("write /var/lib/docker/tmp/x: no space left on device")))
+                .startsWith("; the engine's data root " + root + " has ").endsWith(" bytes free");
+    }
 }

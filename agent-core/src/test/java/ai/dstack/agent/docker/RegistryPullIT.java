@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Pulls from a real registry with basic auth (spec shim §4.1): auth header, progress, pull.log, skip rule. */
+/** Pulls from a real registry with basic auth (docs/shim.md §4.1): auth header, progress, pull.log, skip rule. */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class RegistryPullIT {
     @TempDir

@@ -13,7 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@code no_connections_secs} (spec runner §6.8): every tick, the ESTABLISHED TCP connections to
+ * {@code no_connections_secs} (docs/runner.md §6.8): every tick, the ESTABLISHED TCP connections to
  * the sshd port are read from {@code /proc/net/tcp} and {@code tcp6}; one that has lasted more
  * than 10 s is a user (shorter ones are the server's tunnels). The value is the whole seconds
  * from the last tick with user activity (initially the first tick) to the latest tick.

@@ -14,7 +14,7 @@ import java.util.Optional;
 /**
  * {@code GET /logs_ws?start_time=<ISO-8601>}: the job's raw terminal output, one binary frame per
  * chunk, from {@code start_time} (whole seconds) on; closed with 1000 once the runner shuts down
- * and the client has everything (spec runner §6.7). One instance per connection; frames are sent
+ * and the client has everything (docs/runner.md §6.7). One instance per connection; frames are sent
  * from a thread of its own, never under the executor's lock.
  */
 final class LogsWebSocket implements WsListener {

@@ -71,7 +71,7 @@ final class Multipart {
         end = 2;
     }
 
-    /** Validates the {@code Content-Type} (spec runner §2.4) and opens the body. */
+    /** Validates the {@code Content-Type} (docs/runner.md §2.4) and opens the body. */
     static Multipart open(String contentType, InputStream body) throws BadForm {
         if (contentType == null) {
             throw new BadForm(400, "missing content-type header");

@@ -26,7 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The runner's HTTP API (spec runner §2). Handlers only translate between HTTP and the executor
+ * The runner's HTTP API (docs/runner.md §2). Handlers only translate between HTTP and the executor
  * or the log book.
  * <pre>
  * curl localhost:10999/api/healthcheck

@@ -2,7 +2,7 @@ package ai.dstack.runner.hooks;
 
 import java.util.Optional;
 
-/** Container metrics for {@code GET /api/metrics} (spec runner §7). */
+/** Container metrics for {@code GET /api/metrics} (docs/runner.md §7). */
 public interface MetricsSource {
     /**
      * A sample to serialise as JSON; empty when no collector is available (→ 404).

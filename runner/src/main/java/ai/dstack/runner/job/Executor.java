@@ -12,7 +12,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The runner's state machine (spec runner §2–§3): {@code wait_submit → wait_run → serve_logs →
+ * The runner's state machine (docs/runner.md §2–§3): {@code wait_submit → wait_run → serve_logs →
  * wait_logs_finished}. State changes are serialised on this object; uploads stream to disk
  * outside the lock and are committed under it.
  */

@@ -3,7 +3,7 @@ package ai.dstack.runner.job;
 import java.util.function.Consumer;
 
 /**
- * Files the job user's home gets before the job (git credentials, cluster SSH keys; spec runner
+ * Files the job user's home gets before the job (git credentials, cluster SSH keys; docs/runner.md
  * §5.4, §5.5.3) and removes afterwards. Errors are logged, never fatal.
  */
 public interface HomeSetup {

@@ -16,7 +16,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
- * The job's environment (spec runner §5.7), in increasing precedence: the runner's own
+ * The job's environment (docs/runner.md §5.7), in increasing precedence: the runner's own
  * environment, the {@code DSTACK_*} variables, secrets, {@code job_spec.env}; exported bash
  * functions removed and {@code HOME} forced to the job user's home. Values are literal.
  */
@@ -93,7 +93,7 @@ final class JobEnvironment {
         }
     }
 
-    /** Writes the MPI hostfile (§5.8); fails when slots and IPs disagree. */
+    /** Writes the MPI hostfile (docs/runner.md §5.8); fails when slots and IPs disagree. */
     static void writeHostfile(Path hostfile, Submission sub) throws IOException, SetupException {
         Submission.ClusterInfo cluster = sub.clusterInfoOrEmpty();
         List<String> ips = Submission.orEmpty(cluster.jobIps());

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * One job, from repo setup to its terminal state event (spec runner §5.1, §5.10, §5.11).
+ * One job, from repo setup to its terminal state event (docs/runner.md §5.1, §5.10, §5.11).
  * Exactly one terminal event is recorded, then {@code onFinished} runs.
  */
 final class JobRun implements Runnable {

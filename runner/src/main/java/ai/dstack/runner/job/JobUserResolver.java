@@ -1,7 +1,7 @@
 package ai.dstack.runner.job;
 
 
-/** Turns {@code job_spec.user} into a Unix identity (spec runner §5.2). */
+/** Turns {@code job_spec.user} into a Unix identity (docs/runner.md §5.2). */
 public interface JobUserResolver {
     /**
      * @param requested the submitted user, null when the job names none

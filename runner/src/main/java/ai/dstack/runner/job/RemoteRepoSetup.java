@@ -3,7 +3,7 @@ package ai.dstack.runner.job;
 import java.nio.file.Path;
 import java.util.function.Consumer;
 
-/** Clones a {@code remote} repo into the repo dir and applies the uploaded diff (spec runner §5.5.2). */
+/** Clones a {@code remote} repo into the repo dir and applies the uploaded diff (docs/runner.md §5.5.2). */
 public interface RemoteRepoSetup {
     /**
      * @param submission the job (repo data, credentials, single_branch)

@@ -1,6 +1,6 @@
 package ai.dstack.runner.job;
 
-/** The sshd the runner starts for users and the server (spec runner §8, §6.8). */
+/** The sshd the runner starts for users and the server (docs/runner.md §8, §6.8). */
 public interface SshServer {
     /** Prepares and starts sshd (startup step 5); a thrown exception makes the runner exit 1. */
     void start() throws Exception;
@@ -15,7 +15,7 @@ public interface SshServer {
     default void trackConnections() {
     }
 
-    /** Whole seconds since the last user SSH activity (§6.8), 0 before tracking. */
+    /** Whole seconds since the last user SSH activity (docs/runner.md §6.8), 0 before tracking. */
     default long noConnectionsSecs() {
         return 0;
     }

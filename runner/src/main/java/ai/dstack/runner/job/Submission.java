@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The body of {@code POST /api/submit}: only the fields the runner reads (spec runner §4);
+ * The body of {@code POST /api/submit}: only the fields the runner reads (docs/runner.md §4);
  * everything else the server sends is ignored. JSON null and missing objects read as null;
  * the accessors named {@code …OrEmpty} give Go's zero values.
  */

@@ -7,7 +7,7 @@ import java.util.List;
 
 /**
  * Where the job's terminal output goes: raw to {@code job.log} and to the websocket stream,
- * rendered (§6.5) to the job-log history under the quota. Rendered lines are held back briefly
+ * rendered (docs/runner.md §6.5) to the job-log history under the quota. Rendered lines are held back briefly
  * (500 ms after the last cursor movement, at most 3 s, or until 32 KiB are complete) so that
  * progress bars collapse before they are stored.
  */

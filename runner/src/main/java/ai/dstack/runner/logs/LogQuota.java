@@ -2,7 +2,7 @@ package ai.dstack.runner.logs;
 
 /**
  * Bytes of rendered job logs allowed per hour, in whole-hour windows counted from the last
- * submit (spec runner §6.6). A message that would exceed the window's quota is rejected whole.
+ * submit (docs/runner.md §6.6). A message that would exceed the window's quota is rejected whole.
  */
 public final class LogQuota {
     private static final long HOUR_MS = 3_600_000L;

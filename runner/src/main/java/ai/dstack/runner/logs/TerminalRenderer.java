@@ -9,7 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A small virtual terminal that turns raw pty output into plain lines (spec runner §6.5):
+ * A small virtual terminal that turns raw pty output into plain lines (docs/runner.md §6.5):
  * carriage returns, backspaces and cursor/erase CSI sequences are applied, colours and modes
  * dropped, so progress bars collapse to their final state. TABs and blank lines are kept.
  * Not thread-safe; the caller serialises writes and flushes.

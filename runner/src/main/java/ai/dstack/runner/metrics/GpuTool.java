@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 
 /**
- * GPU figures from the vendor's command-line tool (spec §7), run with a timeout and cached for a short while so
+ * GPU figures from the vendor's command-line tool (docs/runner.md §7), run with a timeout and cached for a short while so
  * that frequent polls do not spawn a tool each time. A failing tool yields what it printed before failing, or an
  * empty list; it never fails the request.
  */

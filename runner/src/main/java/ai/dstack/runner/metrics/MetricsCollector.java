@@ -7,7 +7,7 @@ import java.time.Instant;
 import java.util.Optional;
 
 /**
- * Collects {@code /api/metrics} figures (spec §7) from the container's cgroup (v2 or v1) and the GPU tool.
+ * Collects {@code /api/metrics} figures (docs/runner.md §7) from the container's cgroup (v2 or v1) and the GPU tool.
  * Detection is retried on each call until a hierarchy is found, so a late mount is picked up.
  */
 public final class MetricsCollector {

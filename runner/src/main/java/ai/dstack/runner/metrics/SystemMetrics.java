@@ -4,7 +4,7 @@ import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 
 /**
- * Body of {@code GET /api/metrics} (spec §7).
+ * Body of {@code GET /api/metrics} (docs/runner.md §7).
  *
  * @param timestampMicro wall clock when the figures were read, µs since the epoch
  * @param cpuUsageMicro cumulative CPU time of the container's cgroup, µs

@@ -19,7 +19,7 @@ import org.eclipse.jgit.transport.sshd.SshdSessionFactory;
 import org.eclipse.jgit.transport.sshd.SshdSessionFactoryBuilder;
 
 /**
- * Transport settings for one clone, chosen by the URL scheme (spec §5.5.2): basic auth with the token for
+ * Transport settings for one clone, chosen by the URL scheme (docs/runner.md §5.5.2): basic auth with the token for
  * {@code http(s)}, the private key as user {@code git} with unchecked host keys for {@code ssh}, nothing for
  * {@code git} and {@code file}. Holds a private temp dir for the key file; close it when done.
  */
@@ -125,7 +125,7 @@ final class GitAuth implements AutoCloseable {
         }
     }
 
-    /** Host keys are not checked (spec §5.5.2): the server gives no known_hosts. */
+    /** Host keys are not checked (docs/runner.md §5.5.2): the server gives no known_hosts. */
     private enum AcceptAnyHostKey implements ServerKeyDatabase {
         INSTANCE;
 

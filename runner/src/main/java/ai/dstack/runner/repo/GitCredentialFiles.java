@@ -13,7 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Git credentials left in the job user's home for the job's own git use (spec §5.5.3): {@code ~/.config/gh/hosts.yml}
+ * Git credentials left in the job user's home for the job's own git use (docs/runner.md §5.5.3): {@code ~/.config/gh/hosts.yml}
  * for an https token, {@code ~/.ssh/id_rsa} for an ssh key. Existing files are never overwritten; the files
  * written here are deleted by {@link #delete()} when the job ends. All failures are logged, never thrown.
  */

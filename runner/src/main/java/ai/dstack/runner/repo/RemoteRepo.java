@@ -23,7 +23,7 @@ import org.eclipse.jgit.patch.PatchApplier;
 import org.eclipse.jgit.submodule.SubmoduleWalk;
 
 /**
- * Sets up a {@code remote} repo in-process with JGit (spec §5.5.2): clone with submodules, check out the
+ * Sets up a {@code remote} repo in-process with JGit (docs/runner.md §5.5.2): clone with submodules, check out the
  * requested branch/commit, set the local identity, apply the uploaded {@code git diff --binary}.
  */
 public final class RemoteRepo {

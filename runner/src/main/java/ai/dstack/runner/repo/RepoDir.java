@@ -6,7 +6,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-/** What to do with the repo dir before the repo step (spec §5.5.1). */
+/** What to do with the repo dir before the repo step (docs/runner.md §5.5.1). */
 public final class RepoDir {
     /** Outcome of {@link #check}. */
     public enum Action {

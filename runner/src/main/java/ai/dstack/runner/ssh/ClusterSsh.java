@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Inter-node SSH for multi-node jobs (spec §5.4): the job's private key as {@code ~/.ssh/dstack_job} and one
+ * Inter-node SSH for multi-node jobs (docs/runner.md §5.4): the job's private key as {@code ~/.ssh/dstack_job} and one
  * {@code Host} block per node in {@code ~/.ssh/config}. The blocks live between marker lines that are replaced on
  * every run, so re-runs do not duplicate them and the user's own config is kept.
  */

@@ -5,7 +5,7 @@ import java.nio.file.Path;
 import java.util.Collections;
 import java.util.List;
 
-/** {@code /dstack/mpi/hostfile} (spec §5.8): {@code <ip> slots=<n>} per node, rewritten per job. */
+/** {@code /dstack/mpi/hostfile} (docs/runner.md §5.8): {@code <ip> slots=<n>} per node, rewritten per job. */
 public final class MpiHostfile {
     private MpiHostfile() {
     }

@@ -12,7 +12,7 @@ import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
- * The job env for SSH login shells (spec §5.7): {@code /dstack/profile} with one {@code export} per variable and a
+ * The job env for SSH login shells (docs/runner.md §5.7): {@code /dstack/profile} with one {@code export} per variable and a
  * final {@code cd}, sourced from {@code /etc/profile}. The profile holds secrets, so it is readable only by root and
  * the job user (mode 0600, owned by the job user, who may append to it like the server's default-image commands do).
  */

@@ -17,7 +17,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The runner's sshd (spec §8): lays out {@code <dstack>/ssh} with fresh host keys, the authorized keys and the
+ * The runner's sshd (docs/runner.md §8): lays out {@code <dstack>/ssh} with fresh host keys, the authorized keys and the
  * config, recreates the privilege-separation dirs and runs {@code sshd -D} as a child. Without an sshd binary it
  * reports {@code sshd not available} instead of failing.
  */

@@ -4,7 +4,7 @@ import java.nio.file.Path;
 import java.util.List;
 
 /**
- * How the runner's sshd is laid out and started (spec §8).
+ * How the runner's sshd is laid out and started (docs/runner.md §8).
  *
  * @param dstackDir the {@code /dstack} dir; sshd files live in its {@code ssh/} subdir
  * @param systemRoot root under which {@code var/empty} and {@code run/sshd} are recreated ({@code /} in production)

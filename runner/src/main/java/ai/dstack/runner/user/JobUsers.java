@@ -11,7 +11,7 @@ import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * Resolves {@code job_spec.user} into a {@link JobUser} (spec §5.2) from the passwd and group files under a root
+ * Resolves {@code job_spec.user} into a {@link JobUser} (docs/runner.md §5.2) from the passwd and group files under a root
  * directory ({@code /} in production).
  */
 public final class JobUsers {
@@ -111,7 +111,7 @@ public final class JobUsers {
         }
     }
 
-    /** Spec §5.2 home validation: unusable homes become {@code /}. */
+    /** docs/runner.md §5.2 home validation: unusable homes become {@code /}. */
     static String validHome(String home, Path root) {
         if (home.isEmpty() || !home.startsWith("/")) {
             return warnRoot(home, "empty or relative");

@@ -8,7 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 
-/** Hands files to the job user without ever following symlinks (lchown semantics, spec §5.5.2, §5.6). */
+/** Hands files to the job user without ever following symlinks (lchown semantics, docs/runner.md §5.5.2, §5.6). */
 public final class Ownership {
     private static final System.Logger LOG = System.getLogger(Ownership.class.getName());
 
@@ -28,7 +28,7 @@ public final class Ownership {
 
     /**
      * Chowns {@code top} and everything below it; symlinks are changed themselves and never descended into.
-     * Per-entry failures are logged, not thrown (spec §5.5.2).
+     * Per-entry failures are logged, not thrown (docs/runner.md §5.5.2).
      *
      * @return the number of entries that could not be chowned
      */

@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Issue 7's end-to-end checks: job users, remote git repos, SSH into the job's container and
  * cgroup-v1 metrics, each with a runner started by our shim and driven in the server's order
- * (spec runner §10: healthcheck, submit, upload_code, run, pull until a final state).
+ * (docs/runner.md §10: healthcheck, submit, upload_code, run, pull until a final state).
  */
 class JobUsersReposSshMetricsIT {
     private static final Map<String, String> ENV = Map.of(

@@ -17,7 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Drives a runner's HTTP API the way the dstack server does (spec runner §10). */
+/** Drives a runner's HTTP API the way the dstack server does (docs/runner.md §10). */
 final class RunnerClient {
     static final ObjectMapper JSON = new ObjectMapper();
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();

@@ -28,7 +28,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The runner in real containers, started as the shim starts it, driven over its published port in
- * the order the dstack server uses (spec runner §10).
+ * the order the dstack server uses (docs/runner.md §10).
  */
 class RunnerJobIT {
     private static final Map<String, String> ENV = Map.of(

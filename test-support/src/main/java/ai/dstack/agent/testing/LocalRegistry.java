@@ -74,6 +74,11 @@ public final class LocalRegistry implements AutoCloseable {
         }
     }
 
+    /** The loopback port it listens on. */
+    public int port() {
+        return port;
+    }
+
     /** {@code 127.0.0.1:<port>}. */
     public String address() {
         return "127.0.0.1:" + port;

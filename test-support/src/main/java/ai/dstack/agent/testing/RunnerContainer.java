@@ -16,7 +16,7 @@ import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A runner container started by our shim (spec shim §4.2/§4.4): the shim mounts the runtime
+ * A runner container started by our shim (docs/shim.md §4.2/§4.4): the shim mounts the runtime
  * read-only at {@code /opt/dstack-runner}, its launcher at {@code /usr/local/bin/dstack-runner}, the
  * runner dir at {@code /tmp/runner}, and publishes 10999 on 127.0.0.1 (bridge networking).
  */

@@ -17,7 +17,7 @@ import java.util.Map;
 import org.pf4j.Extension;
 
 /**
- * AMD GPUs (spec §5.3, §4.7): found with {@code amd-smi static --json} (on the host, else from the
+ * AMD GPUs (docs/shim.md §5.3, §4.7): found with {@code amd-smi static --json} (on the host, else from the
  * {@code amd-smi} image), addressed by their render node; containers get {@code /dev/kfd} and the
  * render nodes, host IPC, {@code SYS_PTRACE} and no seccomp filter.
  */

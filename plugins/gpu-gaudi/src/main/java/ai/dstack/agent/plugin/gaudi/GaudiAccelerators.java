@@ -13,7 +13,7 @@ import java.util.List;
 import org.pf4j.Extension;
 
 /**
- * Intel Gaudi accelerators (spec §5.4, §4.7): found with {@code hl-smi}, addressed by index, given to
+ * Intel Gaudi accelerators (docs/shim.md §5.4, §4.7): found with {@code hl-smi}, addressed by index, given to
  * containers through the {@code habana} runtime and {@code HABANA_VISIBLE_DEVICES}.
  */
 @Extension

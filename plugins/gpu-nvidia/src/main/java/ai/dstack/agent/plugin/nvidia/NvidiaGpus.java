@@ -16,7 +16,7 @@ import java.util.Optional;
 import org.pf4j.Extension;
 
 /**
- * NVIDIA GPUs (spec §5.2, §4.7): found with {@code nvidia-smi}, given to containers through one
+ * NVIDIA GPUs (docs/shim.md §5.2, §4.7): found with {@code nvidia-smi}, given to containers through one
  * Docker device request that the NVIDIA container hook serves.
  */
 @Extension

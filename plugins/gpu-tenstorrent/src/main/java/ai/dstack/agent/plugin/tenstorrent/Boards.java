@@ -4,7 +4,7 @@ import ai.dstack.agent.spi.Device;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Groups chips into allocatable devices, in the four passes of spec §5.5; indices in creation order. */
+/** Groups chips into allocatable devices, in the four passes of docs/shim.md §5.5; indices in creation order. */
 final class Boards {
     private Boards() {
     }

@@ -18,7 +18,7 @@ import java.util.List;
 import org.pf4j.Extension;
 
 /**
- * Tenstorrent boards (spec §5.5, §4.7): found with {@code tt-smi -s} (on the host, else from the
+ * Tenstorrent boards (docs/shim.md §5.5, §4.7): found with {@code tt-smi -s} (on the host, else from the
  * {@code tt-smi} image), addressed by index; containers get {@code /dev/tenstorrent/<index>} and the
  * 1 GiB hugepages mount. This folder is the whole vendor: nothing in the agent core knows it.
  */

@@ -15,7 +15,7 @@ import java.util.Set;
 import org.pf4j.Extension;
 
 /**
- * ext4 on AWS EBS and GCP persistent disks (spec §6). Devices are located through {@code lsblk} and
+ * ext4 on AWS EBS and GCP persistent disks (docs/shim.md §6). Devices are located through {@code lsblk} and
  * {@code /dev/disk/by-id}, probed with {@code blkid -p}, formatted with {@code mkfs.ext4} only when
  * blank (and only when the core asks), mounted with {@code mount}. Every wait is an operator setting.
  */
