@@ -12,7 +12,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${JAVA_HOME:?JAVA_HOME must point at the JDK that builds the runner}"
 say() { printf 'runner-runtime: %s\n' "$*" >&2; }
 # java.rmi: JGit's ssh transport (Apache MINA) needs java.rmi.ServerException for ssh:// clones.
-modules=java.base,java.logging,java.management,java.rmi
+# jdk.httpserver: the com.sun.net.httpserver API that the HTTP server (robaho httpserver) implements.
+modules=java.base,java.logging,java.management,java.rmi,jdk.httpserver
 mount=/opt/dstack-runner
 
 mkdir -p "$out"
@@ -30,7 +31,10 @@ fi
 # Jars: the runner and its runtime dependencies.
 rm -rf "$out/lib.new" && mkdir -p "$out/lib.new"
 cp "$target"/runner-*.jar "$out/lib.new/runner.jar"
-cp "$target"/libs/*.jar "$out/lib.new/"
+# runtime-classpath.txt names exactly the runtime dependencies (libs/ may hold stale jars).
+tr ':' '\n' < "$target/runtime-classpath.txt" | while read -r jar || [ -n "$jar" ]; do
+  if [ -n "$jar" ]; then cp "$target/libs/$(basename "$jar")" "$out/lib.new/"; fi
+done
 classpath="$mount/lib/runner.jar"
 for j in "$out"/lib.new/*.jar; do
   n=$(basename "$j"); [ "$n" = runner.jar ] || classpath="$classpath:$mount/lib/$n"

@@ -39,6 +39,7 @@ public final class Executor {
     private final JobContext ctx;
     private final CountDownLatch runAccepted = new CountDownLatch(1);
     private final CountDownLatch finished = new CountDownLatch(1);
+    private final CountDownLatch stoppedAfterFinish = new CountDownLatch(1);
     private State state = State.WAIT_SUBMIT;
     private Submission submission;
     private LogQuota quota = LogQuota.unlimited();
@@ -160,12 +161,16 @@ public final class Executor {
 
     /**
      * {@code /api/stop}: cancels a running job (the state follows when its terminal event is
-     * recorded); in any other state goes straight to {@code wait_logs_finished}.
+     * recorded); in any other state goes straight to {@code wait_logs_finished}. A stop once the job
+     * has finished ends the runner's linger (docs/runner-behaviour.md).
      */
     public synchronized void stop() {
         if (state == State.SERVE_LOGS && job != null) {
             job.cancel(JobRun.Cancel.STOP);
             return;
+        }
+        if (state == State.WAIT_LOGS_FINISHED) {
+            stoppedAfterFinish.countDown();
         }
         if (state != State.SERVE_LOGS) {
             finish();
@@ -184,6 +189,11 @@ public final class Executor {
 
     public boolean awaitFinished(long millis) throws InterruptedException {
         return finished.await(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Waits until {@code /api/stop} arrives after the job finished; true if it did. */
+    public boolean awaitStopAfterFinish(long millis) throws InterruptedException {
+        return stoppedAfterFinish.await(millis, TimeUnit.MILLISECONDS);
     }
 
     public boolean runAccepted() {

@@ -1,6 +1,7 @@
 package ai.dstack.runner.wiring;
 
 import ai.dstack.runner.RunnerOptions;
+import ai.dstack.runner.Settings;
 import ai.dstack.runner.activity.SshActivity;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.HomeSetup;
@@ -165,8 +166,9 @@ public final class Wiring {
     }
 
     /** cgroup (and GPU tool) figures; 404 where no cgroup hierarchy is found. */
-    public static MetricsSource metrics() {
-        MetricsCollector collector = MetricsCollector.forSystem();
+    public static MetricsSource metrics(Settings settings) {
+        MetricsCollector collector = MetricsCollector.forSystem(Duration.ofMillis(settings.gpuToolTimeoutMs()),
+                Duration.ofMillis(settings.gpuMetricsCacheMs()));
         return () -> {
             try {
                 return Optional.of(collector.collect());
