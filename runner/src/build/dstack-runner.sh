@@ -41,5 +41,5 @@ exec "$home/glibc/ld-linux-x86-64.so.2" --library-path "$home/glibc:$home/jre/li
   -XX:+UseSerialGC -Xms8m -Xmx40m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m \
   -XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr $aot \
   --enable-native-access=ALL-UNNAMED \
-  -Djdk.lang.Process.launchMechanism=FORK -Ddstack.runner.home="$home" \
+  -Djdk.lang.Process.launchMechanism=FORK -Ddstack.runner.home="$home" -Dsun.jnu.encoding=UTF-8 \
   -cp "@CLASSPATH@" ai.dstack.runner.Main "$@"

@@ -95,7 +95,7 @@ public final class FuzzRun {
         if (s / 100 == 4 && !head(c)) {
             String body = r.text();
             int nl = body.indexOf('\n');
-            if (body.isBlank() || nl != body.length() - 1 || body.length() > 4096 || body.contains("Exception")) {
+            if (body.isBlank() || (nl >= 0 && nl != body.length() - 1) || body.length() > 4096) {
                 return "a " + s + " without a one-line message: '" + body.replace("\n", "\\n") + "'";
             }
         }

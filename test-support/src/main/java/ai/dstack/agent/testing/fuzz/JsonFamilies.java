@@ -21,7 +21,7 @@ public final class JsonFamilies {
     }
 
     /** The JSON type of a known field. */
-    public enum Kind { STRING, INT, LONG, UINT, FLOAT, BOOL, STRINGS, OBJECTS }
+    public enum Kind { STRING, INT, LONG, UINT, FLOAT, BOOL, STRINGS, OBJECTS, OBJECT }
 
     /**
      * A known field.
@@ -33,7 +33,12 @@ public final class JsonFamilies {
     }
 
     /** A JSON route: the endpoint, a valid body per case, and its known fields. */
-    public record Route(Endpoint endpoint, IntFunction<JsonBody> body, List<Field> fields) {
+    public record Route(Endpoint endpoint, IntFunction<JsonBody> body, List<Field> fields, boolean nullIsEmpty) {
+        /** A route where a {@code null} body means "all defaults" (Go's decoder). */
+        public Route(Endpoint endpoint, IntFunction<JsonBody> body, List<Field> fields) {
+            this(endpoint, body, fields, true);
+        }
+
         Expect valid() {
             return endpoint.valid();
         }
@@ -110,6 +115,7 @@ public final class JsonFamilies {
             case BOOL -> List.of("\"true\"", "1", "0", "[]", "{}", "\"\"");
             case STRINGS -> List.of("{}", "\"x\"", "1", "[1]", "[true]", "[[\"a\"]]", "[{}]");
             case OBJECTS -> List.of("{}", "\"x\"", "1", "[1]", "[\"a\"]", "[[]]");
+            case OBJECT -> List.of("[]", "\"x\"", "1", "true", "[{}]");
         };
         String v = wrong.get(rnd.nextInt(wrong.size()));
         return r.made(i, f.name() + " = " + v, r.body().apply(i).remove(f.name()).raw(f.name(), v).bytes(), BAD);
@@ -347,7 +353,9 @@ public final class JsonFamilies {
             case 4 -> {
                 boolean required = r.fields().stream().anyMatch(Field::required);
                 String body = List.of("null", "{}", " null ", "\n{}\n").get(rnd.nextInt(4));
-                return r.made(i, "body '" + body.strip() + "'", body.getBytes(StandardCharsets.UTF_8), required ? BAD : r.valid());
+                boolean isNull = body.strip().equals("null");
+                return r.made(i, "body '" + body.strip() + "'", body.getBytes(StandardCharsets.UTF_8),
+                        required || (isNull && !r.nullIsEmpty()) ? BAD : r.valid());
             }
             default -> {
                 return r.made(i, "blank body", List.of("", " ", "\r\n", "\t").get(rnd.nextInt(4)).getBytes(StandardCharsets.UTF_8), BAD);
