@@ -149,7 +149,7 @@ final class RunnerApi {
      * here, naming the field, so that an accepted submit always leaves the runner able to take its
      * code and run (docs/api-errors.md).
      */
-    private static String unusable(Submission s) {
+    static String unusable(Submission s) {
         String repoId = s.repoId();
         if (!repoId.isEmpty() && !fileName(repoId)) {
             return "invalid run.run_spec.repo_id: must be a file name (no '/', NUL, '.' or '..', at most 255 bytes)";

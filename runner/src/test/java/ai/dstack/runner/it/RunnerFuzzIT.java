@@ -109,6 +109,9 @@ class RunnerFuzzIT {
 
     /** The runner JVM's resident memory inside the container, in MiB. */
     private static long rss(RunnerContainer c) {
+        if (!c.running()) {
+            return -1;
+        }
         String out = c.exec("for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q 'dstack-runner.*java\\|java.*ai.dstack.runner'; then "
                 + "sed -n 's/^VmRSS:[[:space:]]*\\([0-9]*\\).*/\\1/p' $p/status; fi; done");
         long max = -1;
