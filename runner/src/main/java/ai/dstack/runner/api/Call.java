@@ -124,7 +124,7 @@ final class Call {
         }
         var hosts = exchange.getRequestHeaders().get("Host");
         if ("HTTP/1.1".equals(protocol) && (hosts == null || hosts.size() != 1)) {
-            // RFC 9112 §3.2, as Go: exactly one Host in HTTP/1.1
+            // RFC 9112 (section 3.2), as Go: exactly one Host in HTTP/1.1
             return "malformed HTTP request";
         }
         for (var header : exchange.getRequestHeaders().entrySet()) {
