@@ -3,6 +3,7 @@
 #   jre/    jlink-ed Java runtime with only the modules the runner needs
 #   lib/    runner jar and its dependencies, plus runner.aot (AOT cache trained at the mount path)
 #   glibc/  this machine's glibc and dynamic loader (images may have none), setpriv + libcap-ng
+#   locale/ that glibc's C.UTF-8 locale (the JVM's codeset whatever the image's locale)
 #   bin/dstack-runner  the /bin/sh launcher
 # Usage: build-runtime.sh TARGET_DIR RUNTIME_DIR VERSION   (run by Maven in the package phase)
 set -euo pipefail
@@ -49,6 +50,10 @@ libs=$( (ldd "$out/jre/bin/java"; ldd "$out/jre/lib/server/libjvm.so"; for so in
 for lib in $libs; do cp -L "$lib" "$out/glibc/$(basename "$lib")"; done
 cp -L /lib64/ld-linux-x86-64.so.2 "$out/glibc/ld-linux-x86-64.so.2"
 cp -L "$setpriv" "$out/glibc/setpriv"
+# The C.UTF-8 locale of that glibc: the JVM runs under it whatever the image's locale (launcher).
+rm -rf "$out/locale" && mkdir -p "$out/locale"
+[ -d /usr/lib/locale/C.utf8 ] || { say "/usr/lib/locale/C.utf8 not found (Debian: libc-bin)"; exit 1; }
+cp -r /usr/lib/locale/C.utf8 "$out/locale/C.utf8"
 
 # The launcher, with the classpath at the mount path (the AOT cache checks it) and the version.
 mkdir -p "$out/bin"

@@ -11,26 +11,28 @@ import ai.dstack.agent.config.ReportedVersion;
 import ai.dstack.agent.config.ShimConfig;
 import ai.dstack.agent.config.ShimFlags;
 import ai.dstack.agent.docker.ContainerFacts;
-import ai.dstack.agent.docker.ContainerPlanner;
 import ai.dstack.agent.docker.Engine;
 import ai.dstack.agent.docker.EngineException;
-import ai.dstack.agent.host.GpuPool;
 import ai.dstack.agent.host.HostInfo;
 import ai.dstack.agent.host.HostKeys;
-import ai.dstack.agent.plugin.PluginRuntime;
-import ai.dstack.agent.plugin.PluginSettings;
-import ai.dstack.agent.task.Host;
+import ai.dstack.agent.host.LoopbackSockets;
+import ai.dstack.agent.pluginhost.GpuPool;
+import ai.dstack.agent.pluginhost.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginSettings;
+import ai.dstack.agent.task.ContainerPlanner;
+import ai.dstack.agent.task.PipelineServices;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.Reconciler;
+import ai.dstack.agent.task.TaskPeers;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskStore;
+import ai.dstack.agent.volume.PluginVolumeManager;
 import ai.dstack.agent.volume.VolumeManager;
 import io.helidon.webserver.WebServer;
 import java.io.IOException;
 import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -127,8 +129,7 @@ public final class Main {
 
         Engine engine;
         try {
-            String dockerHost = env.getOrDefault("DOCKER_HOST", "");
-            engine = Engine.connect(dockerHost.isBlank() ? "unix:///var/run/docker.sock" : dockerHost, config.waits().dockerCall());
+            engine = Engine.connect(config.dockerHost(), config.waits().dockerCall());
         } catch (EngineException e) {
             throw new StartupException(e.getMessage());
         }
@@ -136,23 +137,23 @@ public final class Main {
 
         PluginRuntime plugins = startPlugins(config, env);
         GpuPool gpus = plugins.gpus();
-        VolumeManager volumes = plugins.volumes();
+        VolumeManager volumes = new PluginVolumeManager(plugins.storage(), plugins.host());
 
         HostKeys hostKeys = new HostKeys(config.home().resolve("host-keys.json"), Path.of("/etc/passwd"));
         ContainerPlanner planner = new ContainerPlanner(config, env, bundledRunnerRuntime(), () -> runtimesInUse(engine));
         PipelineStats stats = new PipelineStats();
-        Host host = new Host(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
+        PipelineServices services = new PipelineServices(engine, planner, gpus, volumes, hostKeys, config.waits(), timer, stats);
         TaskStore store = new TaskStore(config.tasksDir());
-        TaskService tasks = new TaskService(host, store, config.runnersDir(), workers);
+        TaskService tasks = new TaskService(services, store, config.runnersDir(), workers);
         try {
-            tasks.adopt(new Reconciler(host, store, config.home()).reconcile());
+            tasks.adopt(new Reconciler(services, store, config.home()).reconcile());
         } catch (IOException | EngineException e) {
             throw new StartupException("cannot restore tasks: " + e.getMessage());
         }
 
         if (config.serviceMode()) {
             try {
-                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus, engine.dockerRootDir()));
+                HostInfo.writeIfAbsent(config.home().resolve("host_info.json"), HostInfo.collect(gpus.devices(), engine.dockerRootDir()));
             } catch (IOException e) {
                 throw new StartupException("cannot write host_info.json: " + e.getMessage());
             }
@@ -160,7 +161,8 @@ public final class Main {
 
         Stopper stopper = new Stopper(components, plugins, config);
         WebServer server = ApiServer.create(config.httpPort(), config.waits().shutdownGrace(), version, tasks, components,
-                plugins, stats, stopper::request);
+                plugins, stats, stopper::request, config.apiPeerCheck()
+                        ? Optional.of(new TaskPeers(tasks, engine, new LoopbackSockets(Path.of("/proc")))) : Optional.empty());
         stopper.server = server;
         Signal.handle(new Signal("TERM"), s -> stopper.request(false));
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
@@ -205,20 +207,11 @@ public final class Main {
 
     /** Loads the plugins ({@code --plugins-dir}, {@code --plugins}) and finds the host's devices. */
     private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
-        PluginSettings settings;
         try {
-            settings = PluginSettings.fromEnv(env)
-                    .withDcgmExporter(config.dcgmExporterHttpPort(), Duration.ofMillis(config.dcgmExporterIntervalMs()));
-        } catch (IllegalArgumentException e) {
+            return PluginRuntime.start(PluginSettings.of(config, env), true);
+        } catch (ConfigException e) {
             throw new StartupException(e.getMessage());
         }
-        if (!config.pluginsDir().isEmpty()) {
-            settings = settings.withPluginsDir(Path.of(config.pluginsDir()));
-        }
-        if (!config.plugins().isEmpty()) {
-            settings = settings.withSelected(config.plugins());
-        }
-        return PluginRuntime.start(settings, true);
     }
 
     /** Host sources of the runner runtimes that task containers mount now. */

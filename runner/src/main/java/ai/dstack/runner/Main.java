@@ -1,6 +1,7 @@
 package ai.dstack.runner;
 
 import ai.dstack.runner.api.RunnerServer;
+import ai.dstack.runner.env.ImageEnvironment;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.Executor;
 import ai.dstack.runner.job.JobContext;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 
@@ -107,7 +107,7 @@ public final class Main {
             return 1;
         }
         String home = rootHome();
-        Map<String, String> env = new HashMap<>(System.getenv());
+        Map<String, String> env = ImageEnvironment.get();
         env.put("HOME", home);
         Path dstackDir = Path.of("/dstack");
         try {

@@ -1,9 +1,9 @@
 package ai.dstack.agent.api;
 
-import ai.dstack.agent.host.GpuPool;
-import ai.dstack.agent.plugin.DcgmExporter;
-import ai.dstack.agent.plugin.PluginRuntime;
+import ai.dstack.agent.pluginhost.GpuPool;
+import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.spi.Device;
+import ai.dstack.agent.spi.TaskMetrics;
 import ai.dstack.agent.task.TaskService;
 import ai.dstack.agent.task.TaskState;
 import io.helidon.http.HeaderNames;
@@ -11,13 +11,15 @@ import io.helidon.webserver.http.HttpRules;
 import io.helidon.webserver.http.HttpService;
 import io.helidon.webserver.http.ServerRequest;
 import io.helidon.webserver.http.ServerResponse;
+import java.io.IOException;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Instance health, GPU facts and per-task metrics (docs/shim.md §2.5, §2.6, §2.14). Without
- * accelerators health is {@code {"dcgm":null}}; without dcgm-exporter metrics are 404.
+ * accelerators health is {@code {"dcgm":null}}; without a metrics source from the primary vendor's
+ * plugin metrics are 404 with the Go shim's message.
  * <pre>
  * curl localhost:10998/api/instance/health
  * curl localhost:10998/api/instance/info
@@ -56,19 +58,17 @@ final class InstanceService implements HttpService {
     }
 
     private void taskMetrics(ServerRequest req, ServerResponse res) throws ApiException {
-        if (plugins.exporter().isEmpty()) {
-            throw new ApiException(404, "DCGM Exporter is not available");
-        }
+        TaskMetrics source = plugins.taskMetrics().orElseThrow(() -> new ApiException(404, "DCGM Exporter is not available"));
         TaskState task = tasks.get(req.path().pathParameters().get("id"))
                 .orElseThrow(() -> new ApiException(404, "Task not found"));
         List<String> ids = task.gpuIds() == null ? List.of() : task.gpuIds();
-        switch (plugins.taskMetrics(ids)) {
-            case DcgmExporter.Metrics.Ok ok -> {
-                res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-                res.send(ok.body());
-            }
-            case DcgmExporter.Metrics.ScrapeFailed failed -> throw new ApiException(502, failed.error());
-            case DcgmExporter.Metrics.Unavailable unavailable -> throw new ApiException(404, "DCGM Exporter is not available");
+        String body;
+        try {
+            body = source.scrape(ids);
+        } catch (IOException e) {
+            throw new ApiException(502, e.getMessage());
         }
+        res.header(HeaderNames.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+        res.send(body);
     }
 }

@@ -1,6 +1,6 @@
 package ai.dstack.agent.api;
 
-import ai.dstack.agent.host.GpuPool;
+import ai.dstack.agent.pluginhost.GpuPool;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.task.PipelineStats;
 import ai.dstack.agent.task.TaskService;

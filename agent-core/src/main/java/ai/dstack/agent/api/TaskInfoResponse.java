@@ -1,7 +1,7 @@
 package ai.dstack.agent.api;
 
-import ai.dstack.agent.task.PortMapping;
-import ai.dstack.agent.task.PullProgress;
+import ai.dstack.agent.docker.PortMapping;
+import ai.dstack.agent.docker.PullProgress;
 import ai.dstack.agent.task.TaskState;
 import ai.dstack.agent.task.TaskStatus;
 import com.fasterxml.jackson.annotation.JsonProperty;

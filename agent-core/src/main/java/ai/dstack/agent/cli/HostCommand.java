@@ -1,13 +1,13 @@
 package ai.dstack.agent.cli;
 
 import ai.dstack.agent.host.HostInfo;
-import ai.dstack.agent.host.PluginGpuPool;
-import ai.dstack.agent.plugin.DeviceInventory;
-import ai.dstack.agent.plugin.DeviceInventory.VendorState;
-import ai.dstack.agent.plugin.LocalHost;
-import ai.dstack.agent.plugin.PluginHost;
-import ai.dstack.agent.plugin.PluginHost.LoadedPlugin;
-import ai.dstack.agent.plugin.PluginSettings;
+import ai.dstack.agent.pluginhost.DeviceInventory;
+import ai.dstack.agent.pluginhost.DeviceInventory.VendorState;
+import ai.dstack.agent.pluginhost.LocalHost;
+import ai.dstack.agent.pluginhost.PluginHost;
+import ai.dstack.agent.pluginhost.PluginHost.LoadedPlugin;
+import ai.dstack.agent.pluginhost.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginSettings;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.Fingerprint;
 import com.fasterxml.jackson.annotation.JsonProperty;
@@ -77,7 +77,7 @@ public final class HostCommand {
             return 2;
         }
         try (PluginHost plugins = PluginHost.load(settings)) {
-            LocalHost host = LocalHost.of(settings);
+            LocalHost host = PluginRuntime.hostFor(plugins, settings);
             DeviceInventory inventory = new DeviceInventory(plugins.accelerators(), host);
             inventory.refresh();
             List<Vendor> vendors = new ArrayList<>();
@@ -86,7 +86,7 @@ public final class HostCommand {
                 vendors.add(new Vendor(s.vendor(), f.present(), f.error(), f.devices()));
             }
             // What host_info.json would say; Docker's root dir is not asked for (no engine needed here).
-            HostInfo hostInfo = HostInfo.collect(new PluginGpuPool(inventory, host), DOCKER_ROOT);
+            HostInfo hostInfo = HostInfo.collect(inventory.primaryDevices(), DOCKER_ROOT);
             Report report = new Report(settings.pluginsDir().toString(), plugins.plugins(), inventory.primaryVendor(), vendors, hostInfo);
             if (json) {
                 // Devices and host facts are plain records: name their fields in snake_case like the API does.

@@ -1,6 +1,7 @@
 package ai.dstack.agent.cli;
 
 import ai.dstack.agent.cli.ApiClient.ApiException;
+import ai.dstack.agent.shell.ShellWords;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -14,7 +15,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 
 /**
  * {@code dstack-shim run --image IMG [--gpu N] [--cpu C] [--memory M] [--network host|bridge]
@@ -198,7 +198,7 @@ public final class RunCommand {
         ObjectNode job = body.putObject("job_spec").put("job_num", 0).put("jobs_per_replica", 1)
                 .put("repo_dir", "/workflow");
         ArrayNode commands = job.putArray("commands");
-        commands.add("/bin/sh").add("-i").add("-c").add(ShellQuote.join(args.words()));
+        commands.add("/bin/sh").add("-i").add("-c").add(ShellWords.join(args.words()));
         job.putObject("env");
         job.putObject("repo_data").put("repo_type", code ? "local" : "virtual");
         if (code) {
@@ -224,23 +224,6 @@ public final class RunCommand {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-    }
-
-    /** The words of a command, each shell-quoted, joined by spaces (as the dstack CLI does). */
-    static final class ShellQuote {
-        private ShellQuote() {
-        }
-
-        static String join(List<String> words) {
-            return words.stream().map(ShellQuote::quote).collect(Collectors.joining(" "));
-        }
-
-        static String quote(String word) {
-            if (!word.isEmpty() && word.matches("[A-Za-z0-9_@%+=:,./-]+")) {
-                return word;
-            }
-            return "'" + word.replace("'", "'\"'\"'") + "'";
         }
     }
 }

@@ -2,6 +2,7 @@ package ai.dstack.agent.config;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -17,9 +18,6 @@ import java.util.Optional;
  * @param runnerSshPort        runner sshd port inside the container
  * @param runnerSshLogLevel    forwarded to the runner's {@code --ssh-log-level}, "" to omit
  * @param runnerLogLevel       forwarded verbatim to the runner's {@code --log-level}
- * @param dcgmExporterHttpPort port of a spawned dcgm-exporter
- * @param dcgmExporterIntervalMs dcgm-exporter collect interval
- * @param dcgmAddress          nv-hostengine address, "" for embedded
  * @param passEnv              names of shim env vars copied into every container
  * @param privileged           force every container privileged
  * @param pjrtDevice           {@code PJRT_DEVICE} value for containers, "" for none
@@ -27,16 +25,21 @@ import java.util.Optional;
  * @param runnerRuntimeDir     runner runtime directory to mount into containers, empty when not configured
  * @param pluginsDir           plugins folder, "" for the default
  * @param plugins              comma-separated plugin ids to load, "" for all
+ * @param hostRoot             where plugins read host paths from
+ * @param dockerHost           the Docker engine endpoint
+ * @param pluginValues         core settings plugins may read by name ({@link ShimFlags#PASSED_TO_PLUGINS})
  * @param waits                every long wait
+ * @param apiPeerCheck         refuse the API to processes of task containers
  */
 public record ShimConfig(Path home, Path shimBinaryPath, int httpPort, LogLevel logLevel, String runnerDownloadUrl,
                          Path runnerBinaryPath, int runnerHttpPort, int runnerSshPort, String runnerSshLogLevel,
-                         String runnerLogLevel, int dcgmExporterHttpPort, long dcgmExporterIntervalMs,
-                         String dcgmAddress, List<String> passEnv, boolean privileged, String pjrtDevice,
+                         String runnerLogLevel, List<String> passEnv, boolean privileged, String pjrtDevice,
                          boolean serviceMode, Optional<Path> runnerRuntimeDir, String pluginsDir, String plugins,
-                         Waits waits) {
+                         Path hostRoot, String dockerHost, Map<String, String> pluginValues, Waits waits,
+                         boolean apiPeerCheck) {
     public ShimConfig {
         passEnv = List.copyOf(passEnv);
+        pluginValues = Map.copyOf(pluginValues);
     }
 
     /** Directory of the task state files. */

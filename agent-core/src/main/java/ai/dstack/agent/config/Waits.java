@@ -13,7 +13,10 @@ import java.time.Duration;
  * @param componentInstall     longest a component download may take
  * @param shutdownGrace        how long in-flight requests and jobs get at shutdown
  * @param dockerCall           longest one ordinary engine call (create, start, inspect …) may take
+ * @param tool                 longest a vendor tool run by a plugin may take
+ * @param fingerprint          how often devices are looked for again (zero: only at start)
  */
-public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait, Duration componentInstall,
-                    Duration shutdownGrace, Duration dockerCall) {
+public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait,
+                    Duration componentInstall, Duration shutdownGrace, Duration dockerCall, Duration tool,
+                    Duration fingerprint) {
 }

@@ -1,7 +1,6 @@
 package ai.dstack.agent.docker;
 
 import ai.dstack.agent.spi.ContainerView;
-import ai.dstack.agent.task.PortMapping;
 import java.util.List;
 import java.util.Map;
 

@@ -4,8 +4,6 @@ import ai.dstack.agent.spi.BindMount;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.DeviceNode;
-import ai.dstack.agent.task.PortMapping;
-import ai.dstack.agent.task.PullProgress;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.dockerjava.api.DockerClient;
@@ -379,6 +377,18 @@ public final class Engine implements AutoCloseable {
             return Optional.of(facts(calls.inspectContainerCmd(id).exec()));
         } catch (NotFoundException e) {
             return Optional.empty();
+        } catch (RuntimeException e) {
+            throw new EngineException(message(e), e);
+        }
+    }
+
+    /** The host's process id of a container's main process; 0 when it is not running or does not exist. */
+    public long mainPid(String id) throws EngineException {
+        try {
+            Long pid = calls.inspectContainerCmd(id).exec().getState().getPidLong();
+            return pid == null ? 0 : pid;
+        } catch (NotFoundException e) {
+            return 0;
         } catch (RuntimeException e) {
             throw new EngineException(message(e), e);
         }

@@ -1,6 +1,5 @@
 package ai.dstack.agent.docker;
 
-import ai.dstack.agent.task.PullProgress;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

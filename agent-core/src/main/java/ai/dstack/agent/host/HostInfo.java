@@ -36,9 +36,8 @@ public record HostInfo(@JsonProperty("gpu_vendor") String gpuVendor, @JsonProper
         addresses = addresses == null ? List.of() : List.copyOf(addresses);
     }
 
-    /** Collects the facts of this host. */
-    public static HostInfo collect(GpuPool gpus, Path dockerRootDir) throws IOException {
-        List<Device> devices = gpus.devices();
+    /** Collects the facts of this host, whose primary vendor has these {@code devices}. */
+    public static HostInfo collect(List<Device> devices, Path dockerRootDir) throws IOException {
         Device first = devices.isEmpty() ? null : devices.getFirst();
         Path probe = Files.exists(dockerRootDir) ? dockerRootDir : Path.of("/");
         long available = Files.getFileStore(probe).getUsableSpace();

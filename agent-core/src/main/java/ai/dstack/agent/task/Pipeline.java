@@ -3,8 +3,9 @@ package ai.dstack.agent.task;
 import ai.dstack.agent.docker.ContainerPlan;
 import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.docker.ImageRef;
+import ai.dstack.agent.docker.PortMapping;
 import ai.dstack.agent.docker.PullHandle;
-import ai.dstack.agent.host.GpuPool;
+import ai.dstack.agent.pluginhost.GpuPool;
 import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.volume.VolumeManager;
 import java.io.IOException;
@@ -31,13 +32,13 @@ final class Pipeline implements Runnable {
     private static final Logger LOG = Logger.getLogger(Pipeline.class.getName());
     private static final int LOG_LINES = 5;
     private final Task task;
-    private final Host host;
+    private final PipelineServices services;
     private final TaskStatus resumeAt;
 
     /** A pipeline that runs the task from where its state says it is (pending for a new task). */
-    Pipeline(Task task, Host host) {
+    Pipeline(Task task, PipelineServices services) {
         this.task = task;
-        this.host = host;
+        this.services = services;
         this.resumeAt = task.state().status();
     }
 
@@ -74,7 +75,7 @@ final class Pipeline implements Runnable {
         if (resumeAt.compareTo(TaskStatus.CREATING) < 0) {
             long pullStart = System.nanoTime();
             boolean pulled = pull(spec);
-            host.stats().pulls().record(Duration.ofNanos(System.nanoTime() - pullStart));
+            services.stats().pulls().record(Duration.ofNanos(System.nanoTime() - pullStart));
             if (!pulled || !task.advance(TaskStatus.PULLING, TaskStatus.CREATING)) {
                 return;
             }
@@ -84,7 +85,7 @@ final class Pipeline implements Runnable {
         Optional<String> containerId = task.state().containerId().isEmpty()
                 ? create(spec) : Optional.of(task.state().containerId());
         if (containerId.isPresent() && start(containerId.get(), spec)) {
-            host.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
+            services.stats().starts().record(Duration.ofNanos(System.nanoTime() - createStart));
             watch(task.state().containerId());
         }
     }
@@ -100,7 +101,7 @@ final class Pipeline implements Runnable {
         }
         if (task.state().gpuIds() == null) {
             try {
-                List<String> ids = host.gpus().allocate(task.id(), spec.gpu());
+                List<String> ids = services.gpus().allocate(task.id(), spec.gpu());
                 task.update(s -> s.withGpuIds(ids));
             } catch (GpuPool.NoCapacityException e) {
                 return fail("executor_error", e.getMessage());
@@ -111,7 +112,7 @@ final class Pipeline implements Runnable {
         }
         if (!spec.hostSshKeys().isEmpty() && !spec.hostSshUser().isEmpty()) {
             try {
-                host.hostKeys().add(task.id(), spec.hostSshUser(), spec.hostSshKeys());
+                services.hostKeys().add(task.id(), spec.hostSshUser(), spec.hostSshKeys());
                 task.update(s -> s.withHostKeysAdded(true));
             } catch (IOException | RuntimeException e) {
                 return fail("executor_error", "ak.AppendPublicKeys error: " + e.getMessage());
@@ -123,7 +124,7 @@ final class Pipeline implements Runnable {
         if (!spec.volumes().isEmpty()) {
             task.update(s -> s.withVolumesPrepared(true)); // before mounting: a half-done mount is released too
             try {
-                host.volumes().prepare(spec.volumes());
+                services.volumes().prepare(spec.volumes());
             } catch (VolumeManager.VolumeException | RuntimeException e) {
                 return fail("executor_error", "prepareVolumes error: " + e.getMessage());
             }
@@ -149,7 +150,7 @@ final class Pipeline implements Runnable {
     private boolean pull(TaskSpec spec) {
         ImageRef ref = ImageRef.parse(spec.imageName());
         try {
-            if (!ref.floating() && host.engine().imagePresent(ref.canonical())) {
+            if (!ref.floating() && services.engine().imagePresent(ref.canonical())) {
                 return !ended();
             }
             PullHandle handle = new PullHandle();
@@ -157,13 +158,13 @@ final class Pipeline implements Runnable {
             if (ended()) {
                 return false;
             }
-            long limit = host.waits().pullDeadline().toMillis();
+            long limit = services.waits().pullDeadline().toMillis();
             ScheduledFuture<?> deadline = limit <= 0 ? null
-                    : host.timer().schedule(() -> handle.cancel("context deadline exceeded"), limit, TimeUnit.MILLISECONDS);
+                    : services.timer().schedule(() -> handle.cancel("context deadline exceeded"), limit, TimeUnit.MILLISECONDS);
             try {
-                host.engine().pull(ref, spec.registryUsername(), spec.registryPassword(),
+                services.engine().pull(ref, spec.registryUsername(), spec.registryPassword(),
                         Path.of(task.state().runnerDir(), "pull.log"),
-                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle, host.waits().pullStall());
+                        p -> task.updateInMemory(s -> s.withPullProgress(p)), handle, services.waits().pullStall());
             } finally {
                 if (deadline != null) {
                     deadline.cancel(false);
@@ -180,14 +181,14 @@ final class Pipeline implements Runnable {
         List<String> ids = task.state().gpuIds() == null ? List.of() : task.state().gpuIds();
         ContainerPlan plan;
         try {
-            plan = host.planner().plan(spec, task.state().containerName(), Path.of(task.state().runnerDir()),
-                    ids, host.gpus().edits(ids));
+            plan = services.planner().plan(spec, task.state().containerName(), Path.of(task.state().runnerDir()),
+                    ids, services.gpus().edits(ids), services.planner().runnerMounts());
         } catch (EngineException e) {
             fail("creating_container_error", "createContainer error: " + e.getMessage());
             return Optional.empty();
         }
         try {
-            String id = host.engine().create(plan);
+            String id = services.engine().create(plan);
             task.update(s -> s.withContainerId(id));
             return Optional.of(id);
         } catch (EngineException e) {
@@ -207,7 +208,7 @@ final class Pipeline implements Runnable {
      */
     private Optional<String> earlierContainer(ContainerPlan plan) {
         try {
-            return host.engine().inspect(plan.name())
+            return services.engine().inspect(plan.name())
                     .filter(c -> sameTask(plan, c.labels()))
                     .filter(c -> c.state().equals("created"))
                     .map(c -> c.id());
@@ -227,9 +228,9 @@ final class Pipeline implements Runnable {
             return;
         }
         try {
-            if (host.engine().inspect(id).map(c -> c.live()).orElse(false)) {
-                host.engine().stop(id, 0);
-                host.engine().awaitExit(id);
+            if (services.engine().inspect(id).map(c -> c.live()).orElse(false)) {
+                services.engine().stop(id, 0);
+                services.engine().awaitExit(id);
             }
         } catch (EngineException e) {
             LOG.warning("task " + task.id() + ": cannot stop its leftover container: " + e.getMessage());
@@ -248,23 +249,23 @@ final class Pipeline implements Runnable {
             }
             String id = containerId;
             try {
-                host.engine().start(id);
+                services.engine().start(id);
             } catch (EngineException first) {
                 List<String> ids = task.state().gpuIds() == null ? List.of() : task.state().gpuIds();
                 Optional<ContainerEdits> retry = spec.gpuDevices().isEmpty() && !ids.isEmpty()
-                        ? host.gpus().retryAfterStartFailure(ids, first.getMessage()) : Optional.empty();
+                        ? services.gpus().retryAfterStartFailure(ids, first.getMessage()) : Optional.empty();
                 if (retry.isEmpty()) {
                     return fail("container_exited_with_error", logsOr(id, first.getMessage()));
                 }
                 try {
-                    host.engine().removeForce(id);
+                    services.engine().removeForce(id);
                     task.update(s -> s.withContainerId(""));
-                    ContainerPlan plan = host.planner().plan(spec, task.state().containerName(),
-                            Path.of(task.state().runnerDir()), ids, retry.get());
-                    id = host.engine().create(plan);
+                    ContainerPlan plan = services.planner().plan(spec, task.state().containerName(),
+                            Path.of(task.state().runnerDir()), ids, retry.get(), services.planner().runnerMounts());
+                    id = services.engine().create(plan);
                     String recreated = id;
                     task.update(s -> s.withContainerId(recreated));
-                    host.engine().start(id);
+                    services.engine().start(id);
                 } catch (EngineException second) {
                     return fail("container_exited_with_error", logsOr(id, second.getMessage()));
                 }
@@ -272,7 +273,7 @@ final class Pipeline implements Runnable {
             List<PortMapping> ports = List.of();
             if (!spec.hostNetwork()) {
                 try {
-                    ports = host.engine().inspect(id).map(f -> f.ports()).orElse(List.of());
+                    ports = services.engine().inspect(id).map(f -> f.ports()).orElse(List.of());
                 } catch (EngineException e) {
                     LOG.warning("task " + task.id() + ": cannot read published ports: " + e.getMessage());
                 }
@@ -288,11 +289,11 @@ final class Pipeline implements Runnable {
     /** Step 9–10: wait for the exit and terminate with its reason. */
     private void watch(String containerId) throws InterruptedException {
         try {
-            int exit = host.engine().awaitExit(containerId);
+            int exit = services.engine().awaitExit(containerId);
             if (exit == 0) {
                 task.finish("done_by_runner", "");
             } else {
-                task.finish("container_exited_with_error", host.engine().lastLogLines(containerId, LOG_LINES));
+                task.finish("container_exited_with_error", services.engine().lastLogLines(containerId, LOG_LINES));
             }
         } catch (EngineException.NoSuchContainer e) {
             task.finish("container_exited_with_error", "container disappeared");
@@ -305,22 +306,22 @@ final class Pipeline implements Runnable {
     private void release() {
         TaskState s = task.state();
         if (s.volumesPrepared()) {
-            host.volumes().release(s.spec().volumes());
+            services.volumes().release(s.spec().volumes());
             task.update(t -> t.withVolumesPrepared(false));
         }
         if (s.hostKeysAdded()) {
             try {
-                host.hostKeys().remove(task.id(), s.spec().hostSshUser(), s.spec().hostSshKeys());
+                services.hostKeys().remove(task.id(), s.spec().hostSshUser(), s.spec().hostSshKeys());
                 task.update(t -> t.withHostKeysAdded(false));
             } catch (IOException | RuntimeException e) {
                 LOG.warning("task " + task.id() + ": cannot remove its host SSH keys: " + e.getMessage());
             }
         }
-        host.gpus().release(task.id());
+        services.gpus().release(task.id());
     }
 
     private String logsOr(String containerId, String fallback) {
-        String logs = host.engine().lastLogLines(containerId, LOG_LINES);
+        String logs = services.engine().lastLogLines(containerId, LOG_LINES);
         return logs.isEmpty() ? fallback : logs;
     }
 

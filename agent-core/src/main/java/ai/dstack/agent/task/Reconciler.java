@@ -21,12 +21,12 @@ import java.util.logging.Logger;
 public final class Reconciler {
     private static final Logger LOG = Logger.getLogger(Reconciler.class.getName());
     static final String NOT_RUNNING = "not running after agent restart";
-    private final Host host;
+    private final PipelineServices services;
     private final TaskStore store;
     private final Path home;
 
-    public Reconciler(Host host, TaskStore store, Path home) {
-        this.host = host;
+    public Reconciler(PipelineServices services, TaskStore store, Path home) {
+        this.services = services;
         this.store = store;
         this.home = home;
     }
@@ -34,7 +34,7 @@ public final class Reconciler {
     public List<TaskState> reconcile() throws IOException, EngineException {
         List<TaskState> stored = store.loadAll();
         Map<String, List<ContainerFacts>> containers = new HashMap<>();
-        for (ContainerFacts c : host.engine().taskContainers()) {
+        for (ContainerFacts c : services.engine().taskContainers()) {
             if (ours(c) && c.labels().containsKey(Labels.TASK_ID)) {
                 containers.computeIfAbsent(c.labels().get(Labels.TASK_ID), k -> new ArrayList<>()).add(c);
             }
@@ -53,7 +53,7 @@ public final class Reconciler {
         }
         for (TaskState s : result) {
             if (!s.terminated() && s.gpuIds() != null && !s.gpuIds().isEmpty()) {
-                host.gpus().restore(s.id(), s.gpuIds());
+                services.gpus().restore(s.id(), s.gpuIds());
             }
             LOG.info("restored task " + s.id() + ": " + s.status().wire()
                      + (s.terminated() ? " (" + s.terminationReason() + ")" : ""));
@@ -98,7 +98,7 @@ public final class Reconciler {
                 c.ports().isEmpty() ? "host" : "bridge", List.of(), List.of(), List.of(), List.of(), "", List.of(), List.of());
         String runnerDir = c.runnerDir().isEmpty() ? home.resolve("runners").resolve(c.name()).toString() : c.runnerDir();
         TaskState s = TaskState.pending(spec, c.name(), runnerDir).withContainerId(c.id())
-                .withGpuIds(host.gpus().recover(c.view()));
+                .withGpuIds(services.gpus().recover(c.view()));
         LOG.warning("container " + c.name() + " of task " + id + " has no task file; adopting it");
         if (c.live()) {
             return s.withStatus(TaskStatus.RUNNING).withPorts(c.ports());
@@ -111,7 +111,7 @@ public final class Reconciler {
 
     private TaskState exited(TaskState s, ContainerFacts c) {
         return c.exitCode() == 0 ? s.terminatedWith("done_by_runner", "")
-                : s.terminatedWith("container_exited_with_error", host.engine().lastLogLines(c.id(), 5));
+                : s.terminatedWith("container_exited_with_error", services.engine().lastLogLines(c.id(), 5));
     }
 
     private TaskState save(TaskState s) throws IOException {

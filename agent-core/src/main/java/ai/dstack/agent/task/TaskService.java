@@ -1,9 +1,8 @@
 package ai.dstack.agent.task;
 
-import ai.dstack.agent.docker.ContainerPlanner;
-import ai.dstack.agent.files.Trees;
 import ai.dstack.agent.docker.EngineException;
 import ai.dstack.agent.docker.PullHandle;
+import ai.dstack.agent.files.Trees;
 import ai.dstack.agent.task.TaskException.Kind;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -25,19 +24,19 @@ public final class TaskService {
     private static final Logger LOG = Logger.getLogger(TaskService.class.getName());
     private final Map<String, Task> tasks = new ConcurrentHashMap<>();
     private final Object submitLock = new Object();
-    private final Host host;
+    private final PipelineServices services;
     private final TaskStore store;
     private final Path runnersDir;
     private final ExecutorService workers;
 
     /**
-     * @param host       what tasks run on
+     * @param services   what tasks run on
      * @param store      task state files
      * @param runnersDir where runner dirs are created
      * @param workers    runs pipelines and background stops (virtual threads)
      */
-    public TaskService(Host host, TaskStore store, Path runnersDir, ExecutorService workers) {
-        this.host = host;
+    public TaskService(PipelineServices services, TaskStore store, Path runnersDir, ExecutorService workers) {
+        this.services = services;
         this.store = store;
         this.runnersDir = runnersDir;
         this.workers = workers;
@@ -59,7 +58,7 @@ public final class TaskService {
             tasks.put(spec.id(), task);
         }
         TaskState submitted = task.state();
-        workers.execute(new Pipeline(task, host));
+        workers.execute(new Pipeline(task, services));
         return submitted;
     }
 
@@ -68,7 +67,7 @@ public final class TaskService {
         for (TaskState state : states) {
             Task task = new Task(state, store);
             tasks.put(state.id(), task);
-            workers.execute(new Pipeline(task, host));
+            workers.execute(new Pipeline(task, services));
         }
     }
 
@@ -94,48 +93,40 @@ public final class TaskService {
                 throw notFound(id);
             }
             TaskState s = task.state();
-            if (s.terminated() && !task.released() && !s.containerId().isEmpty()
-                && Duration.ofSeconds(graceSeconds).compareTo(host.waits().syncStopLimit()) <= 0) {
-                // Still stopping after an earlier terminate with a long grace: this shorter one wins.
+            boolean hasContainer = !s.containerId().isEmpty();
+            boolean running = !s.terminated() && s.status() == TaskStatus.RUNNING && hasContainer;
+            // Still stopping after an earlier terminate with a long grace: a short grace now wins.
+            boolean stillStopping = s.terminated() && !task.released() && hasContainer;
+            int grace = (int) Math.min(graceSeconds, Integer.MAX_VALUE);
+            boolean sync = Duration.ofSeconds(graceSeconds).compareTo(services.waits().syncStopLimit()) <= 0;
+            if ((running || stillStopping) && sync) {
                 try {
-                    host.engine().stop(s.containerId(), (int) graceSeconds);
+                    services.engine().stop(s.containerId(), grace);
                 } catch (EngineException e) {
                     throw new TaskException(Kind.INTERNAL, "internal error: failed to stop container: " + e.getMessage());
                 }
                 stopped = true;
-            } else if (!s.terminated()) {
-                if (s.status() == TaskStatus.RUNNING && !s.containerId().isEmpty()) {
-                    int grace = (int) Math.min(graceSeconds, Integer.MAX_VALUE);
-                    if (Duration.ofSeconds(graceSeconds).compareTo(host.waits().syncStopLimit()) <= 0) {
-                        try {
-                            host.engine().stop(s.containerId(), grace);
-                        } catch (EngineException e) {
-                            throw new TaskException(Kind.INTERNAL, "internal error: failed to stop container: " + e.getMessage());
-                        }
-                        stopped = true;
-                    } else {
-                        String containerId = s.containerId();
-                        workers.execute(() -> stopInBackground(id, containerId, grace));
-                    }
-                }
-                PullHandle pull = task.pull();
-                if (s.status() == TaskStatus.PULLING && pull != null) {
-                    pull.cancel("terminated");
-                }
+            } else if (running) {
+                String containerId = s.containerId();
+                workers.execute(() -> stopInBackground(id, containerId, grace));
+            }
+            PullHandle pull = task.pull();
+            if (!s.terminated() && s.status() == TaskStatus.PULLING && pull != null) {
+                pull.cancel("terminated");
             }
             task.finish(reason, message);
         } finally {
             task.unlock();
         }
         if (stopped) {
-            task.awaitReleased(host.waits().removeWait());
+            task.awaitReleased(services.waits().removeWait());
         }
         return task.state();
     }
 
     private void stopInBackground(String id, String containerId, int grace) {
         try {
-            host.engine().stop(containerId, grace);
+            services.engine().stop(containerId, grace);
         } catch (EngineException e) {
             LOG.warning("task " + id + ": background stop failed: " + e.getMessage());
         }
@@ -159,7 +150,7 @@ public final class TaskService {
         } finally {
             task.unlock();
         }
-        if (!task.awaitReleased(host.waits().removeWait())) {
+        if (!task.awaitReleased(services.waits().removeWait())) {
             throw new TaskException(Kind.CONFLICT, "request error: task " + id + " is still stopping");
         }
         task.lock();
@@ -170,7 +161,7 @@ public final class TaskService {
             TaskState s = task.state();
             if (!s.containerId().isEmpty()) {
                 try {
-                    host.engine().removeForce(s.containerId());
+                    services.engine().removeForce(s.containerId());
                 } catch (EngineException e) {
                     throw new TaskException(Kind.INTERNAL,
                             "internal error: failed to remove container task=" + id + ": " + e.getMessage());

@@ -1,5 +1,7 @@
 package ai.dstack.agent.task;
 
+import ai.dstack.agent.docker.PortMapping;
+import ai.dstack.agent.docker.PullProgress;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
 

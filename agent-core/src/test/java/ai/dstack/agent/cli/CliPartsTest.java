@@ -9,14 +9,6 @@ import org.junit.jupiter.api.Test;
 
 class CliPartsTest {
     @Test
-    void wordsAreShellQuotedAndJoinedSoTheShellSeesThemUnchanged() {
-        assertThat(RunCommand.ShellQuote.join(List.of("echo", "hello world", "it's", "$HOME", "a/b.c")))
-                .isEqualTo("echo 'hello world' 'it'\"'\"'s' '$HOME' a/b.c");
-        assertThat(RunCommand.ShellQuote.join(List.of("exit", "7"))).isEqualTo("exit 7");
-        assertThat(RunCommand.ShellQuote.quote("")).isEqualTo("''");
-    }
-
-    @Test
     void optionsStopAtDoubleDashAndTheRestIsTheCommand() {
         CliArgs args = CliArgs.parse(List.of("--image", "img", "--gpu=2", "--", "echo", "--image"),
                 RunCommand.VALUED, Set.of());

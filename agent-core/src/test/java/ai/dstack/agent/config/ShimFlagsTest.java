@@ -75,6 +75,46 @@ class ShimFlagsTest {
         assertThatThrownBy(() -> ShimFlags.parse(List.of("--shim-log-level="), HOME)).hasMessage("invalid log level: ");
     }
 
+    @Test
+    void renamedSettingsKeepTheirOldFlagAndEnvNamesAndTheCurrentNameWins() throws Exception {
+        assertThat(ShimFlags.parse(List.of("--dcgm-exporter-interval", "100"), HOME).pluginValues())
+                .containsEntry("dcgm-exporter-interval-ms", "100");
+        assertThat(ShimFlags.parse(List.of("-dcgm-exporter-interval=150"), HOME).pluginValues())
+                .containsEntry("dcgm-exporter-interval-ms", "150");
+        assertThat(ShimFlags.parse(List.of(), Map.of("HOME", "/h", "DSTACK_DCGM_EXPORTER_INTERVAL", "200")).pluginValues())
+                .containsEntry("dcgm-exporter-interval-ms", "200");
+        assertThat(ShimFlags.parse(List.of(), Map.of("HOME", "/h", "DSTACK_DCGM_EXPORTER_INTERVAL", "200",
+                "DSTACK_DCGM_EXPORTER_INTERVAL_MS", "300")).pluginValues()).containsEntry("dcgm-exporter-interval-ms", "300");
+        assertThat(ShimFlags.parse(List.of(), Map.of("HOME", "/h", "DSTACK_SHIM_TOOL_TIMEOUT", "1500",
+                "DSTACK_SHIM_FINGERPRINT_INTERVAL", "0")).waits()).satisfies(w -> {
+                    assertThat(w.tool()).isEqualTo(Duration.ofMillis(1500));
+                    assertThat(w.fingerprint()).isZero();
+                });
+        assertThat(ShimFlags.parse(List.of("--tool-timeout-ms", "10"), Map.of("HOME", "/h", "DSTACK_SHIM_TOOL_TIMEOUT", "1500"))
+                .waits().tool()).isEqualTo(Duration.ofMillis(10));
+    }
+
+    @Test
+    void declaredPluginSettingsAreReadFromTheEnvironmentWithTheSameChecks() throws Exception {
+        List<FlagSpec> declared = List.of(
+                new FlagSpec("volume-attach-timeout-ms", "DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT_MS", FlagSpec.Kind.MILLIS, "30000", "wait")
+                        .envOnly().formerly("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT"),
+                new FlagSpec("volume-format-timeout-ms", "DSTACK_SHIM_VOLUME_FORMAT_TIMEOUT_MS", FlagSpec.Kind.MILLIS, "600000", "wait")
+                        .envOnly());
+        assertThat(ShimFlags.readDeclared(declared, Map.of("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "1234")))
+                .containsExactly(Map.entry("volume-attach-timeout-ms", "1234"), Map.entry("volume-format-timeout-ms", "600000"));
+        assertThatThrownBy(() -> ShimFlags.readDeclared(declared, Map.of("DSTACK_SHIM_VOLUME_FORMAT_TIMEOUT_MS", "-5")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("DSTACK_SHIM_VOLUME_FORMAT_TIMEOUT_MS");
+        // Environment only: no flag of that name.
+        assertThatThrownBy(() -> ShimFlags.parse(List.of("--volume-attach-timeout-ms", "5"), HOME)).hasMessageContaining("not defined");
+    }
+
+    @Test
+    void aPortOutOfRangeIsAConfigError() {
+        assertThatThrownBy(() -> ShimFlags.parse(List.of(), Map.of("HOME", "/h", "DSTACK_DCGM_EXPORTER_HTTP_PORT", "70000")))
+                .isInstanceOf(ConfigException.class).hasMessageContaining("DSTACK_DCGM_EXPORTER_HTTP_PORT");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"fatal", "ERROR", "warn", "Warning", "info", "debug", "TRACE", "1", "6"})
     void logLevelsAsGo(String level) throws Exception {

@@ -2,7 +2,6 @@ package ai.dstack.agent.docker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.dstack.agent.task.PullProgress;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
 

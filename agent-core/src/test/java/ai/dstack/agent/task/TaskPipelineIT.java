@@ -121,7 +121,7 @@ class TaskPipelineIT {
                 .containsEntry("ai.dstack.shim.task-id", id).containsEntry("ai.dstack.shim.home", shim.home().toString());
         assertThat(c.getConfig().getUser()).isEqualTo("root");
         assertThat(c.getConfig().getEntrypoint()).containsExactly("/bin/sh", "-c");
-        assertThat(c.getConfig().getCmd()[0]).contains("/usr/local/bin/dstack-runner --log-level 'info' start --temp-dir /tmp/runner")
+        assertThat(c.getConfig().getCmd()[0]).contains("/usr/local/bin/dstack-runner --log-level info start --temp-dir /tmp/runner")
                 .doesNotContain("--http-address");
         assertThat(c.getConfig().getEnv()).contains("http_proxy=http://proxy.invalid:3128", "DSTACK_REPORTED_VERSION=0.21.7");
         var host = c.getHostConfig();

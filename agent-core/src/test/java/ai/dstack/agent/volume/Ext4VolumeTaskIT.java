@@ -107,7 +107,7 @@ class Ext4VolumeTaskIT {
                 .env("PATH", tools.pathBeforeSystem())
                 .env("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString())
                 .env("DSTACK_SHIM_PLUGINS", "storage-ext4")
-                .env("DSTACK_SHIM_VOLUME_BLANK_RECHECK_INTERVAL", "20")
+                .env("DSTACK_SHIM_VOLUME_BLANK_RECHECK_INTERVAL_MS", "20")
                 .env("DSTACK_RUNNER_HTTP_PORT", String.valueOf(FreePorts.next()))
                 .env("DSTACK_RUNNER_SSH_PORT", String.valueOf(FreePorts.next()))
                 .start();

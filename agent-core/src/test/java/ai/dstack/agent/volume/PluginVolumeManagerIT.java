@@ -3,8 +3,9 @@ package ai.dstack.agent.volume;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import ai.dstack.agent.plugin.PluginRuntime;
-import ai.dstack.agent.plugin.PluginSettings;
+import ai.dstack.agent.config.ConfigException;
+import ai.dstack.agent.pluginhost.PluginRuntime;
+import ai.dstack.agent.pluginhost.PluginSettings;
 import ai.dstack.agent.spi.VolumeSpec;
 import ai.dstack.agent.testing.Commands;
 import ai.dstack.agent.testing.Docker;
@@ -57,14 +58,14 @@ class PluginVolumeManagerIT {
         env.put("PATH", tools.pathBeforeSystem());
         env.put("DSTACK_SHIM_PLUGINS_DIR", tmp.resolve("plugins").toString());
         env.put("DSTACK_SHIM_HOST_ROOT", root.toString());
-        env.put("DSTACK_SHIM_VOLUME_BLANK_RECHECK_INTERVAL", "20");
-        env.put("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "2000");
+        env.put("DSTACK_SHIM_VOLUME_BLANK_RECHECK_INTERVAL_MS", "20");
+        env.put("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT_MS", "2000");
     }
 
     @AfterEach
     void cleanUp() {
         if (runtime != null) {
-            runtime.volumes().release(prepared);
+            volumes().release(prepared);
             runtime.close();
         }
         for (VolumeSpec v : prepared) {
@@ -79,9 +80,13 @@ class PluginVolumeManagerIT {
 
     private VolumeManager volumes() {
         if (runtime == null) {
-            runtime = PluginRuntime.start(PluginSettings.fromEnv(env), false);
+            try {
+                runtime = PluginRuntime.start(PluginSettings.fromEnv(env), false);
+            } catch (ConfigException e) {
+                throw new IllegalStateException(e);
+            }
         }
-        return runtime.volumes();
+        return new PluginVolumeManager(runtime.storage(), runtime.host());
     }
 
     private LoopDevice loop() {
@@ -170,7 +175,7 @@ class PluginVolumeManagerIT {
 
     @Test
     void anAwsVolumeThatNeverAppearsFailsAfterTheAttachWait() {
-        env.put("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT", "300");
+        env.put("DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT_MS", "300");
         tools.script("lsblk", "printf 'NAME SERIAL\\n'");
         VolumeSpec volume = track(new VolumeSpec("aws", "it-absent", "vol-0absent", true, "/dev/sdx"));
         assertThatThrownBy(() -> volumes().prepare(List.of(volume)))

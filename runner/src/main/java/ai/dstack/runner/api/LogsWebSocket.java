@@ -14,9 +14,9 @@ import robaho.net.httpserver.websockets.WebSocketHandler;
 /**
  * {@code GET /logs_ws?start_time=<ISO-8601>}: the job's raw terminal output, one binary frame per
  * chunk, from {@code start_time} (whole seconds) on; closed with 1000 once the runner shuts down
- * and the client has everything, with 1003 when {@code start_time} does not parse (docs/runner.md
- * §6.7). A plain GET without the upgrade is a 400. Frames are sent from a thread of each
- * connection's own, never under the executor's lock.
+ * and the client has everything, with 1003 when {@code start_time} does not parse
+ * (docs/runner.md §6.7). A plain GET without the upgrade is a 400. Frames are sent from a thread
+ * of each connection's own, never under the executor's lock.
  */
 final class LogsWebSocket extends WebSocketHandler {
     private static final long POLL_MS = 100;

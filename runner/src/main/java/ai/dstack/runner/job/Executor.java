@@ -123,7 +123,7 @@ public final class Executor {
             jobLog = ctx.log().forJob(ctx.tempDir().resolve("runner.log"), ctx.book());
         } catch (IOException e) {
             ctx.log().error("cannot open runner.log: " + e.getMessage());
-            ctx.book().recordState("failed", "", "", null);
+            ctx.book().recordState("failed", "executor_error", "Cannot open runner.log (" + e.getMessage() + ")", null);
             finish();
             return Optional.empty();
         }
@@ -136,19 +136,31 @@ public final class Executor {
         try {
             user = ctx.hooks().users().resolve(submission.jobSpecOrEmpty().user(), ctx.runner());
         } catch (SetupException | RuntimeException e) {
-            return preRunFailed(jobLog, "Failed to set job user (" + e.getMessage() + ")");
+            return preRunFailed(jobLog, "Failed to set job user (" + describe(e) + ")");
         }
         try {
             String wd = submission.jobSpecOrEmpty().workingDir();
             workingDir = wd == null ? ctx.cwd() : JobPaths.expand(wd, user.home(), null);
-        } catch (SetupException e) {
-            return preRunFailed(jobLog, "Failed to set job working dir (" + e.getMessage() + ")");
+        } catch (SetupException | RuntimeException e) {
+            return preRunFailed(jobLog, "Failed to set job working dir (" + describe(e) + ")");
         }
-        jobLog.info("job user " + (user.name().isEmpty() ? "uid " + user.uid() : user.name())
-                + ", working dir " + workingDir);
-        job = new JobRun(ctx, submission, codeBlob, quota, jobLog, user, workingDir, this::finish);
-        Thread.ofPlatform().name("job").start(job);
-        return Optional.of(new RunInfo(workingDir.toString(), user.name()));
+        // The state has moved on: whatever fails from here is the job's failed state, never a 500.
+        try {
+            jobLog.info("job user " + (user.name().isEmpty() ? "uid " + user.uid() : user.name())
+                    + ", working dir " + workingDir);
+            job = new JobRun(ctx, submission, codeBlob, quota, jobLog, user, workingDir, this::finish);
+            Thread.ofPlatform().name("job").start(job);
+            return Optional.of(new RunInfo(workingDir.toString(), user.name()));
+        } catch (RuntimeException | Error e) {
+            job = null;
+            return preRunFailed(jobLog, "Failed to start the job (" + describe(e) + ")");
+        }
+    }
+
+    /** A one-line description of an unexpected failure: its message, else its type. */
+    static String describe(Throwable t) {
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
     }
 
     private Optional<RunInfo> preRunFailed(RunnerLog jobLog, String message) {

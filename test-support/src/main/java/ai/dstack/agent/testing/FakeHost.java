@@ -1,6 +1,7 @@
 package ai.dstack.agent.testing;
 
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.Setting;
 import ai.dstack.agent.spi.ToolResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -13,6 +14,7 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * An in-memory host for plugin unit tests: a fake root folder (files, links) and scripted tool
@@ -23,7 +25,7 @@ public final class FakeHost implements HostContext {
     private final Path root;
     private final Map<String, Deque<ToolResult>> answers = new HashMap<>();
     private final Map<List<String>, ToolResult> exact = new HashMap<>();
-    private final Map<String, Duration> settings = new HashMap<>();
+    private final Map<String, String> values = new HashMap<>();
     private final List<List<String>> calls = new ArrayList<>();
 
     public FakeHost(Path root) {
@@ -93,9 +95,15 @@ public final class FakeHost implements HostContext {
         }
     }
 
-    /** Overrides a plugin wait. */
-    public FakeHost tune(String key, Duration value) {
-        settings.put(key, value);
+    /** Makes the plugin's declared settings readable, at their defaults (as the agent does at start). */
+    public FakeHost declare(List<Setting> declared) {
+        declared.forEach(d -> values.putIfAbsent(d.name(), d.defaultValue()));
+        return this;
+    }
+
+    /** Overrides a millisecond setting, e.g. a plugin wait. */
+    public FakeHost tune(String name, Duration value) {
+        values.put(name, String.valueOf(value.toMillis()));
         return this;
     }
 
@@ -127,8 +135,38 @@ public final class FakeHost implements HostContext {
         return queue.size() > 1 ? queue.poll() : queue.peek();
     }
 
+    /**
+     * The tool itself; when it is not answered, its image run, recorded and answered as the command
+     * {@code [image:<tool>, <dockerArgs>…, --, <args>…]} (answer it with {@code answer("image:<tool>", …)}).
+     * Which image and how Docker runs it is the agent's policy, tested with the agent's host.
+     */
     @Override
-    public Duration setting(String key, Duration fallback) {
-        return settings.getOrDefault(key, fallback);
+    public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
+        ToolResult installed = run(Stream.concat(Stream.of(tool), args.stream()).toList());
+        return installed.notFound()
+                ? run(Stream.of(List.of("image:" + tool), dockerArgs, List.of("--"), args).flatMap(List::stream).toList())
+                : installed;
+    }
+
+    /** Starts nothing: long-running helpers are exercised through the agent's real host. */
+    @Override
+    public Process start(List<String> command) throws IOException {
+        calls.add(List.copyOf(command));
+        throw new IOException(command.getFirst() + ": FakeHost starts no processes");
+    }
+
+    /** Sets a configuration value plugins read with {@link #setting(String)}. */
+    public FakeHost set(String name, String value) {
+        values.put(name, value);
+        return this;
+    }
+
+    @Override
+    public String setting(String name) {
+        String value = values.get(name);
+        if (value == null) {
+            throw new IllegalArgumentException("no setting " + name + " (declare the plugin's settings first)");
+        }
+        return value;
     }
 }

@@ -1,14 +1,15 @@
 package ai.dstack.agent.spi;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
  * What the agent lends a plugin: the host filesystem (under a settable root, for reads only), the
- * vendor tools on {@code PATH} and the operator's tunable waits. Tests pass a fake tree and fake
- * tools; the code path stays the real one.
+ * vendor tools on {@code PATH} (or from their images), long-running helpers and the operator's
+ * settings. The agent's implementation holds the policy (timeouts, environment, tool images); tests
+ * pass a fake tree and fake tools, and the plugin's code path stays the real one.
  */
 public interface HostContext {
     /**
@@ -43,32 +44,33 @@ public interface HostContext {
     ToolResult run(List<String> command);
 
     /**
-     * A wait the operator may tune, by key (e.g. {@code volume-attach-timeout}): environment variable
-     * {@code DSTACK_SHIM_<KEY>} (upper case, dashes as underscores) in milliseconds, else the fallback.
+     * Runs {@code tool args} when the tool is on {@code PATH}, else the tool from its container image
+     * (the core picks the image and runs it with {@code docker run --rm <dockerArgs>}, e.g.
+     * {@code --device /dev/kfd}); killed after the operator's tool timeout either way.
      */
-    Duration setting(String key, Duration fallback);
-
-    /** The container image a vendor tool runs from when it is not installed on the host, by tool name. */
-    default String toolImage(String tool) {
-        return "dstackai/" + tool + ":latest";
-    }
+    ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args);
 
     /**
-     * Runs {@code tool args} when the tool is on {@code PATH}, else {@code docker run --rm <dockerArgs>
-     * <toolImage(tool)> args} (e.g. {@code --device /dev/kfd}).
+     * Starts a long-running helper found on {@code PATH} (e.g. a metrics exporter) with the agent's
+     * environment, its output discarded. The caller stops it.
+     *
+     * @throws IOException when it is not on {@code PATH} or cannot be started
      */
-    default ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
-        List<String> direct = new ArrayList<>();
-        direct.add(tool);
-        direct.addAll(args);
-        ToolResult result = run(direct);
-        if (!result.notFound()) {
-            return result;
-        }
-        List<String> viaDocker = new ArrayList<>(List.of("docker", "run", "--rm"));
-        viaDocker.addAll(dockerArgs);
-        viaDocker.add(toolImage(tool));
-        viaDocker.addAll(args);
-        return run(viaDocker);
+    Process start(List<String> command) throws IOException;
+
+    /**
+     * A setting's value by its name in the agent's configuration table, as the operator set it or its
+     * default: one the plugin declared ({@link AcceleratorPlugin#settings()},
+     * {@link StoragePlugin#settings()}) or a core flag passed through to plugins (the Go shim's
+     * {@code dcgm-exporter-http-port}, {@code dcgm-exporter-interval-ms}, {@code dcgm-address}).
+     * The agent validated it at start.
+     *
+     * @throws IllegalArgumentException for a name the table does not have
+     */
+    String setting(String name);
+
+    /** A {@link Setting.Kind#MILLIS} setting as a duration. */
+    default Duration millis(String name) {
+        return Duration.ofMillis(Long.parseLong(setting(name)));
     }
 }

@@ -1,5 +1,6 @@
 package ai.dstack.agent.spi;
 
+import java.util.List;
 import java.util.Set;
 import org.pf4j.ExtensionPoint;
 
@@ -28,4 +29,12 @@ public interface StoragePlugin extends ExtensionPoint {
 
     /** Unmounts the mount point if something is mounted there. */
     void unmount(String mountPoint, HostContext host) throws StorageException;
+
+    /**
+     * The settings this plugin reads with {@link HostContext#setting}: the agent reads them from its
+     * environment at start with its own, refuses bad values and lists them in its configuration table.
+     */
+    default List<Setting> settings() {
+        return List.of();
+    }
 }

@@ -75,22 +75,22 @@ class AmdGpusTest {
     }
 
     @Test
-    void withoutAmdSmiOnPathItRunsTheImageThroughDocker() {
-        FakeHost host = amdHost("0000:0c:00.0", "0000:22:00.0").answerResource("docker", getClass(), "/amd-smi/mi300x-x2-array.json");
+    void withoutAmdSmiOnPathItRunsTheImageWithTheDevices() {
+        FakeHost host = amdHost("0000:0c:00.0", "0000:22:00.0").answerResource("image:amd-smi", getClass(), "/amd-smi/mi300x-x2-array.json");
         assertThat(plugin.fingerprint(host).devices()).hasSize(2);
         assertThat(host.calls()).containsExactly(
                 List.of("amd-smi", "static", "--json", "--asic", "--vram", "--bus", "--driver"),
-                List.of("docker", "run", "--rm", "--device", "/dev/kfd", "--device", "/dev/dri", "dstackai/amd-smi:latest",
+                List.of("image:amd-smi", "--device", "/dev/kfd", "--device", "/dev/dri", "--",
                         "static", "--json", "--asic", "--vram", "--bus", "--driver"));
     }
 
     @Test
     void aNonZeroExitIsRetriedOnceWithoutDriver() {
         FakeHost host = amdHost("0000:0c:00.0", "0000:22:00.0")
-                .answer("docker", new ToolResult(125, "", "Unable to find image", false, false))
-                .answerResource("docker", getClass(), "/amd-smi/mi300x-x2-array.json");
+                .answer("image:amd-smi", new ToolResult(125, "", "Unable to find image", false, false))
+                .answerResource("image:amd-smi", getClass(), "/amd-smi/mi300x-x2-array.json");
         assertThat(plugin.fingerprint(host).devices()).hasSize(2);
-        List<List<String>> dockerCalls = new ArrayList<>(host.calls().stream().filter(c -> c.getFirst().equals("docker")).toList());
+        List<List<String>> dockerCalls = new ArrayList<>(host.calls().stream().filter(c -> c.getFirst().equals("image:amd-smi")).toList());
         assertThat(dockerCalls).hasSize(2);
         assertThat(dockerCalls.get(1)).endsWith("--bus").doesNotContain("--driver");
     }

@@ -7,9 +7,11 @@ import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.DeviceRequest;
 import ai.dstack.agent.spi.DeviceStats;
 import ai.dstack.agent.spi.Fingerprint;
-import ai.dstack.agent.spi.HealthIncident;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.TaskMetrics;
 import ai.dstack.agent.spi.ToolResult;
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,7 +19,8 @@ import org.pf4j.Extension;
 
 /**
  * NVIDIA GPUs (docs/shim.md §5.2, §4.7): found with {@code nvidia-smi}, given to containers through one
- * Docker device request that the NVIDIA container hook serves.
+ * Docker device request that the NVIDIA container hook serves; health from {@code nvidia-smi} and
+ * DCGM, per-task metrics from {@code dcgm-exporter}.
  */
 @Extension
 public final class NvidiaGpus implements AcceleratorPlugin {
@@ -70,6 +73,20 @@ public final class NvidiaGpus implements AcceleratorPlugin {
         }
     }
 
+    /** From {@code nvidia-smi topo -m}: NVLink and PCIe levels between GPUs, and their NUMA nodes. */
+    @Override
+    public Topology topology(List<Device> devices, HostContext host) {
+        ToolResult result = host.run(NvidiaTopology.COMMAND);
+        if (!result.ok()) {
+            return Topology.failed(result.describe("nvidia-smi topo -m"));
+        }
+        try {
+            return NvidiaTopology.parse(result.stdout());
+        } catch (IllegalArgumentException e) {
+            return Topology.failed("nvidia-smi topo -m: " + e.getMessage());
+        }
+    }
+
     @Override
     public ContainerEdits reserve(List<Device> devices, HostContext host) {
         return edits(devices, CAPABILITIES);
@@ -90,8 +107,14 @@ public final class NvidiaGpus implements AcceleratorPlugin {
     }
 
     @Override
-    public List<HealthIncident> health(List<Device> devices, HostContext host) {
+    public HealthReport health(List<Device> devices, HostContext host) {
         return health.check(devices, host);
+    }
+
+    /** Per-task metrics from {@code dcgm-exporter}, when it is installed. */
+    @Override
+    public Optional<TaskMetrics> openTaskMetrics(List<Device> devices, HostContext host) {
+        return DcgmExporter.start(host);
     }
 
     /** Memory in use and utilisation per GPU from {@code nvidia-smi}; empty when it fails. */

@@ -3,16 +3,17 @@ package ai.dstack.agent.plugin.nvidia;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
 import ai.dstack.agent.spi.ToolResult;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 
 /**
  * NVIDIA health from two sources. {@code nvidia-smi} always (the fields below), and DCGM through
@@ -49,14 +50,15 @@ final class NvidiaHealth {
     private final AtomicBoolean watchesEnabled = new AtomicBoolean();
     private final ObjectMapper json = new ObjectMapper();
 
-    List<HealthIncident> check(List<Device> devices, HostContext host) {
-        List<HealthIncident> incidents = new ArrayList<>(fromNvidiaSmi(host));
+    /** Both sources' findings; the report's error says when nvidia-smi could not be asked. */
+    HealthReport check(List<Device> devices, HostContext host) {
+        ToolResult smi = host.run(QUERY);
+        List<HealthIncident> incidents = new ArrayList<>(fromNvidiaSmi(smi));
         incidents.addAll(fromDcgmi(host));
-        return incidents;
+        return new HealthReport(incidents, smi.ok() ? null : smi.describe("nvidia-smi"));
     }
 
-    List<HealthIncident> fromNvidiaSmi(HostContext host) {
-        ToolResult result = host.run(QUERY);
+    List<HealthIncident> fromNvidiaSmi(ToolResult result) {
         if (!result.ok()) {
             return List.of();
         }

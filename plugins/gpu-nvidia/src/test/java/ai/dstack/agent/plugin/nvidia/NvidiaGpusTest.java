@@ -9,6 +9,7 @@ import ai.dstack.agent.spi.DeviceRequest;
 import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
+import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.ToolResult;
 import ai.dstack.agent.testing.FakeHost;
 import java.nio.file.Path;
@@ -122,7 +123,7 @@ class NvidiaGpusTest {
     @Test
     void healthFromNvidiaSmiFlagsUncorrectableEccAsFailureAndThrottlingAsWarning() {
         FakeHost host = new FakeHost(root).answerResource("nvidia-smi", getClass(), "/nvidia-smi/health-faults.csv");
-        List<HealthIncident> incidents = plugin.health(List.of(), host);
+        List<HealthIncident> incidents = plugin.health(List.of(), host).incidents();
         assertThat(incidents).extracting(HealthIncident::deviceIndex, HealthIncident::severity).containsExactlyInAnyOrder(
                 org.assertj.core.groups.Tuple.tuple(1, Severity.FAIL),
                 org.assertj.core.groups.Tuple.tuple(2, Severity.WARN),
@@ -133,7 +134,7 @@ class NvidiaGpusTest {
     @Test
     void healthyGpusHaveNoIncidents() {
         FakeHost host = new FakeHost(root).answerResource("nvidia-smi", getClass(), "/nvidia-smi/health-ok.csv");
-        assertThat(plugin.health(List.of(), host)).isEmpty();
+        assertThat(plugin.health(List.of(), host)).isEqualTo(HealthReport.healthy());
     }
 
     @Test
@@ -141,7 +142,7 @@ class NvidiaGpusTest {
         FakeHost host = new FakeHost(root)
                 .answer("dcgmi", "Health monitor systems set successfully.\n")
                 .answerResource("dcgmi", getClass(), "/nvidia-smi/dcgmi-incidents.json");
-        List<HealthIncident> incidents = plugin.health(List.of(), host);
+        List<HealthIncident> incidents = plugin.health(List.of(), host).incidents();
         assertThat(host.calls()).contains(List.of("dcgmi", "health", "-s", "a"), List.of("dcgmi", "health", "-c", "-j"));
         assertThat(incidents).extracting(HealthIncident::deviceIndex, HealthIncident::severity, HealthIncident::system).containsExactlyInAnyOrder(
                 org.assertj.core.groups.Tuple.tuple(3, Severity.FAIL, 0x10),
@@ -152,7 +153,14 @@ class NvidiaGpusTest {
     @Test
     void aHealthyDcgmiReportHasNoIncidents() {
         FakeHost host = new FakeHost(root).answer("dcgmi", "ok").answerResource("dcgmi", getClass(), "/nvidia-smi/dcgmi-healthy.json");
-        assertThat(plugin.health(List.of(), host)).isEmpty();
+        assertThat(plugin.health(List.of(), host).incidents()).isEmpty();
+    }
+
+    @Test
+    void aHealthCheckWhoseNvidiaSmiCannotRunSaysSoRatherThanCallingTheGpusHealthy() {
+        HealthReport report = plugin.health(List.of(), new FakeHost(root));
+        assertThat(report.incidents()).isEmpty();
+        assertThat(report.error()).isEqualTo("nvidia-smi: not found on PATH");
     }
 
     @Test

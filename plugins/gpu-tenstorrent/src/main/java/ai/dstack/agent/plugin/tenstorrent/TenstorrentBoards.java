@@ -46,10 +46,9 @@ public final class TenstorrentBoards implements AcceleratorPlugin {
         if (!host.exists("/dev/tenstorrent")) {
             return Fingerprint.absent(VENDOR);
         }
+        // One run, as Go does: unlike AMD's (which drops a flag older tools lack), an immediate rerun of
+        // the same command has nothing to gain; the core fingerprints again every interval.
         ToolResult result = host.runInstalledOrImage("tt-smi", DOCKER_ARGS, List.of("-s"));
-        if (result.ran() && result.exitCode() != 0) {
-            result = host.runInstalledOrImage("tt-smi", DOCKER_ARGS, List.of("-s"));
-        }
         if (!result.ok()) {
             return Fingerprint.failed(VENDOR, result.describe("tt-smi"));
         }

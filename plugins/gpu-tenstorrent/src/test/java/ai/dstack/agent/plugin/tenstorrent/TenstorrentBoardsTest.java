@@ -68,13 +68,16 @@ class TenstorrentBoardsTest {
     }
 
     @Test
-    void withoutTtSmiItRunsTheImageAndRetriesOnceAfterANonZeroExit() {
+    void withoutTtSmiItRunsTheImageOnceAndAFailureIsReportedUntilTheNextFingerprint() {
         FakeHost host = new FakeHost(root).dir("/dev/tenstorrent")
-                .answer("docker", new ToolResult(125, "", "docker: Error response from daemon", false, false))
-                .answerResource("docker", getClass(), "/tt-smi/n150-x1.json");
+                .answer("image:tt-smi", new ToolResult(125, "", "docker: Error response from daemon", false, false))
+                .answerResource("image:tt-smi", getClass(), "/tt-smi/n150-x1.json");
+        Fingerprint failed = plugin.fingerprint(host);
+        assertThat(failed.devices()).isEmpty();
+        assertThat(failed.error()).isEqualTo("tt-smi: exit code 125: docker: Error response from daemon");
+        assertThat(host.calls()).containsExactly(
+                List.of("tt-smi", "-s"), List.of("image:tt-smi", "--device", "/dev/tenstorrent", "--", "-s"));
         assertThat(plugin.fingerprint(host).devices()).hasSize(1);
-        assertThat(host.calls()).filteredOn(c -> c.getFirst().equals("docker")).containsOnly(
-                List.of("docker", "run", "--rm", "--device", "/dev/tenstorrent", "dstackai/tt-smi:latest", "-s")).hasSize(2);
     }
 
     @Test

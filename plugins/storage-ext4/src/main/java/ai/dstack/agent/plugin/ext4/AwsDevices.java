@@ -21,7 +21,7 @@ final class AwsDevices {
     }
 
     String locate(VolumeSpec volume) throws StorageException {
-        String device = Polling.until(host, "volume-attach", Duration.ofSeconds(30), Duration.ofMillis(500), () -> {
+        String device = Polling.until(host, "volume-attach", () -> {
             String bySerial = bySerial(volume.volumeId());
             return bySerial != null ? bySerial : byDeviceName(volume.deviceName());
         }, wait -> "volume " + volume.volumeId() + " not found among block devices after " + seconds(wait));

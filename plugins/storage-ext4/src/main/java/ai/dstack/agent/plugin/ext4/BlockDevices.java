@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -25,7 +24,7 @@ final class BlockDevices {
 
     void awaitReady(String device) throws StorageException {
         String[] problem = {null};
-        Polling.until(host, "volume-ready", Duration.ofSeconds(10), Duration.ofMillis(200), () -> {
+        Polling.until(host, "volume-ready", () -> {
             problem[0] = notReadyBecause(device);
             return problem[0] == null ? device : null;
         }, wait -> "device " + device + " not ready after " + wait.toMillis() + " ms: " + problem[0]);

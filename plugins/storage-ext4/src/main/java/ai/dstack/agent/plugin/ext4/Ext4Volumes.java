@@ -2,6 +2,7 @@ package ai.dstack.agent.plugin.ext4;
 
 import ai.dstack.agent.spi.FsProbe;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.Setting;
 import ai.dstack.agent.spi.StorageException;
 import ai.dstack.agent.spi.StoragePlugin;
 import ai.dstack.agent.spi.ToolResult;
@@ -22,6 +23,24 @@ import org.pf4j.Extension;
 @Extension
 public final class Ext4Volumes implements StoragePlugin {
     static final Duration TOOL_TIMEOUT = Duration.ofMinutes(2);
+    /** Every wait of this plugin; the old names without {@code _MS} keep working. */
+    static final List<Setting> SETTINGS = List.of(
+            Setting.millis("volume-attach-timeout-ms", 30_000, "How long an AWS volume may take to appear among the block devices",
+                    "DSTACK_SHIM_VOLUME_ATTACH_TIMEOUT"),
+            Setting.millis("volume-attach-poll-interval-ms", 500, "How often the block devices are listed while waiting for an AWS volume",
+                    "DSTACK_SHIM_VOLUME_ATTACH_POLL_INTERVAL"),
+            Setting.millis("volume-ready-timeout-ms", 10_000, "How long a located volume device may take to become usable",
+                    "DSTACK_SHIM_VOLUME_READY_TIMEOUT"),
+            Setting.millis("volume-ready-poll-interval-ms", 200, "How often a volume device is checked while waiting for it",
+                    "DSTACK_SHIM_VOLUME_READY_POLL_INTERVAL"),
+            Setting.millis("volume-blank-recheck-interval-ms", 1_000, "Pause before each of the three re-probes of a device that looks blank",
+                    "DSTACK_SHIM_VOLUME_BLANK_RECHECK_INTERVAL"),
+            Setting.millis("volume-format-timeout-ms", 600_000, "Longest mkfs.ext4 may run", "DSTACK_SHIM_VOLUME_FORMAT_TIMEOUT"));
+
+    @Override
+    public List<Setting> settings() {
+        return SETTINGS;
+    }
 
     @Override
     public String filesystem() {
@@ -48,7 +67,7 @@ public final class Ext4Volumes implements StoragePlugin {
     public FsProbe probe(String device, HostContext host) throws StorageException {
         FsProbe probe = probeOnce(device, host);
         // A freshly attached disk may not show its signature yet: believe "blank" only three more times.
-        Duration pause = host.setting("volume-blank-recheck-interval", Duration.ofSeconds(1));
+        Duration pause = host.millis("volume-blank-recheck-interval-ms");
         for (int i = 0; i < 3 && probe.state() == FsProbe.State.BLANK; i++) {
             sleep(pause);
             probe = probeOnce(device, host);
@@ -76,7 +95,7 @@ public final class Ext4Volumes implements StoragePlugin {
             throw new StorageException("refusing to format " + device + ": it is not blank ("
                     + (now.fsType().isEmpty() ? "unknown signature" : now.fsType()) + ")");
         }
-        ToolResult r = host.run(host.setting("volume-format-timeout", Duration.ofMinutes(10)), List.of("mkfs.ext4", "-F", device));
+        ToolResult r = host.run(host.millis("volume-format-timeout-ms"), List.of("mkfs.ext4", "-F", device));
         if (!r.ok()) {
             throw new StorageException("format " + device + ": " + r.describe("mkfs.ext4"));
         }

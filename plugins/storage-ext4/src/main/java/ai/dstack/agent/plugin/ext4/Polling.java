@@ -16,13 +16,13 @@ final class Polling {
     }
 
     /**
-     * Tries every {@code <name>-poll-interval} until {@code <name>-timeout} (settings, with these
-     * defaults) is over, then fails with {@code onTimeout(timeout)}.
+     * Tries every {@code <name>-poll-interval-ms} until {@code <name>-timeout-ms} (settings declared in
+     * {@link Ext4Volumes#SETTINGS}) is over, then fails with {@code onTimeout(timeout)}.
      */
-    static <T> T until(HostContext host, String name, Duration timeout, Duration interval, Attempt<T> attempt,
-                       Function<Duration, String> onTimeout) throws StorageException {
-        Duration wait = host.setting(name + "-timeout", timeout);
-        Duration poll = host.setting(name + "-poll-interval", interval);
+    static <T> T until(HostContext host, String name, Attempt<T> attempt, Function<Duration, String> onTimeout)
+            throws StorageException {
+        Duration wait = host.millis(name + "-timeout-ms");
+        Duration poll = host.millis(name + "-poll-interval-ms");
         long deadline = System.nanoTime() + wait.toNanos();
         while (true) {
             T found = attempt.tryOnce();

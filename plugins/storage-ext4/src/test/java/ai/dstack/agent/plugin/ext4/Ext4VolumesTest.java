@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import ai.dstack.agent.spi.FsProbe;
+import ai.dstack.agent.spi.Setting;
 import ai.dstack.agent.spi.StorageException;
 import ai.dstack.agent.spi.ToolResult;
 import ai.dstack.agent.spi.VolumeSpec;
@@ -22,11 +23,11 @@ class Ext4VolumesTest {
     private final Ext4Volumes plugin = new Ext4Volumes();
 
     private FakeHost host() {
-        return new FakeHost(root)
+        return new FakeHost(root).declare(plugin.settings())
                 .answerExactly(List.of("lsblk", "-ln", "-o", "NAME", "/dev/nvme1n1"), "nvme1n1\n")
                 .answerExactly(List.of("lsblk", "-ln", "-o", "NAME", "/dev/xvdf"), "xvdf\n")
-                .answerExactly(List.of("lsblk", "-ln", "-o", "NAME", "/dev/sdf"), "sdf\n").tune("volume-attach-timeout", Duration.ofMillis(300)).tune("volume-attach-poll-interval", Duration.ofMillis(20))
-                .tune("volume-blank-recheck-interval", Duration.ZERO);
+                .answerExactly(List.of("lsblk", "-ln", "-o", "NAME", "/dev/sdf"), "sdf\n").tune("volume-attach-timeout-ms", Duration.ofMillis(300)).tune("volume-attach-poll-interval-ms", Duration.ofMillis(20))
+                .tune("volume-blank-recheck-interval-ms", Duration.ZERO);
     }
 
     private static VolumeSpec aws(String volumeId, String deviceName) {
@@ -96,7 +97,7 @@ class Ext4VolumesTest {
 
     @Test
     void aDeviceThatIsNotABlockDeviceIsNeverReady() {
-        FakeHost host = host().file("/dev/sdq", "").tune("volume-ready-timeout", Duration.ofMillis(50)).tune("volume-ready-poll-interval", Duration.ofMillis(10));
+        FakeHost host = host().file("/dev/sdq", "").tune("volume-ready-timeout-ms", Duration.ofMillis(50)).tune("volume-ready-poll-interval-ms", Duration.ofMillis(10));
         assertThatThrownBy(() -> new BlockDevices(host).awaitReady("/dev/sdq")).hasMessageContaining("not a block device");
         assertThatThrownBy(() -> new BlockDevices(host).awaitReady("/dev/sdr")).hasMessageContaining("does not exist");
     }
@@ -132,5 +133,17 @@ class Ext4VolumesTest {
         FakeHost host = host().answer("mountpoint", new ToolResult(32, "", "", false, false));
         plugin.unmount("/mnt/disks/dstack-volumes/data", host);
         assertThat(host.calls()).containsExactly(List.of("mountpoint", "-q", "/mnt/disks/dstack-volumes/data"));
+    }
+
+    @Test
+    void everyWaitIsADeclaredMillisecondSettingWithItsOldNameKept() {
+        assertThat(plugin.settings()).extracting(Setting::name).containsExactly("volume-attach-timeout-ms",
+                "volume-attach-poll-interval-ms", "volume-ready-timeout-ms", "volume-ready-poll-interval-ms",
+                "volume-blank-recheck-interval-ms", "volume-format-timeout-ms");
+        assertThat(plugin.settings()).allSatisfy(s -> {
+            assertThat(s.kind()).isEqualTo(Setting.Kind.MILLIS);
+            assertThat(s.env()).endsWith("_MS");
+            assertThat(s.oldEnv()).containsExactly(s.env().substring(0, s.env().length() - 3));
+        });
     }
 }
