@@ -46,11 +46,7 @@ class ShimFuzzIT {
             FuzzRun.Result result = FuzzRun.run(shim.port(), new ShimFuzz(seed)::at, indices, Duration.ofSeconds(30));
             long rssAfter = Rss.mib(shim.pid());
 
-            System.out.println("shim fuzz, seed " + seed + ", " + indices.size() + " requests:");
-            System.out.print(result.table());
-            result.failures().stream().limit(60).forEach(f -> System.out.println(f));
-            System.out.println("shim RSS before " + rssBefore + " MiB, after " + rssAfter + " MiB");
-            System.out.println(result.summary());
+            System.out.println(result.report("shim", seed, rssBefore, rssAfter));
 
             assertThat(shim.alive()).as("the shim survived the run").isTrue();
             assertThat(api.get("/api/healthcheck").status()).isEqualTo(200);

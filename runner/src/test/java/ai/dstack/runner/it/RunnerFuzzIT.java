@@ -45,11 +45,7 @@ class RunnerFuzzIT {
             FuzzRun.Result result = FuzzRun.run(port, new RunnerFuzz(seed)::at, indices, DEADLINE);
             long rssAfter = rss(c);
 
-            System.out.println("runner fuzz, seed " + seed + ", " + indices.size() + " requests:");
-            System.out.print(result.table());
-            result.failures().stream().limit(60).forEach(f -> System.out.println(f));
-            System.out.println("runner RSS before " + rssBefore + " MiB, after " + rssAfter + " MiB");
-            System.out.println(result.summary());
+            System.out.println(result.report("runner", seed, rssBefore, rssAfter));
 
             assertThat(c.running()).as("the runner survived the run").isTrue();
             assertThat(api.get("/api/healthcheck").status()).isEqualTo(200);

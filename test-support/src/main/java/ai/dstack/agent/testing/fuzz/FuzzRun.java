@@ -37,6 +37,18 @@ public final class FuzzRun {
             return passed + " passed, " + failures.size() + " failed";
         }
 
+        /**
+         * The run's report: per-family table, the first 60 failures, the agent's RSS, then the summary
+         * line alone ({@code N passed, M failed}).
+         */
+        public String report(String target, long seed, long rssBefore, long rssAfter) {
+            StringBuilder b = new StringBuilder(target + " fuzz, seed " + seed + ", " + (passed + failures.size()) + " requests:\n");
+            b.append(table());
+            failures.stream().limit(60).forEach(f -> b.append(f).append('\n'));
+            b.append(target).append(" RSS before ").append(rssBefore).append(" MiB, after ").append(rssAfter).append(" MiB\n");
+            return b.append(summary()).toString();
+        }
+
         /** One line per family: cases and failures. */
         public String table() {
             StringBuilder b = new StringBuilder();
