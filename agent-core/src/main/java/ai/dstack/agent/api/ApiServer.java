@@ -33,7 +33,10 @@ public final class ApiServer {
                 .port(port)
                 .shutdownHook(false)
                 .shutdownGracePeriod(grace)
+                .directHandlers(ProtocolErrors.directHandlers())
                 .routing(routing -> {
+                    // malformed requests are refused before any other filter sees them
+                    routing.addFilter(ProtocolErrors.requestChecks());
                     peers.ifPresent(p -> routing.addFilter(new TaskPeerFilter(p)));
                     routing(routing, version, tasks, components, plugins, stats, shutdown);
                 })

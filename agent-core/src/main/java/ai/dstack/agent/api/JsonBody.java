@@ -5,13 +5,14 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.io.JsonEOFException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.helidon.http.HeaderNames;
 import io.helidon.webserver.http.ServerRequest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
@@ -33,25 +34,24 @@ final class JsonBody {
                 throw new ApiException(415, "Content-Type header is not application/json");
             }
         }
-        byte[] body;
-        try (InputStream in = req.content().inputStream()) {
-            body = in.readNBytes(LIMIT + 1);
-            if (body.length > LIMIT) {
-                throw new ApiException(413, "Request body must not be larger than 1MB");
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return parse(body, type);
+        return parse(Bodies.read(req, LIMIT), type);
     }
 
     static <T> T parse(byte[] body, Class<T> type) throws ApiException {
-        if (new String(body, java.nio.charset.StandardCharsets.UTF_8).isBlank()) {
+        // UTF-8 only, and bytes that are not UTF-8 become U+FFFD as in Go: accepted inside strings,
+        // refused anywhere else (Jackson alone would guess UTF-16/32 from the bytes and skip a BOM).
+        String text = new String(body, StandardCharsets.UTF_8);
+        if (text.isBlank()) {
             throw ApiException.badRequest("Request body must not be empty");
         }
         try {
-            T value = StrictJson.mapper().readValue(body, type);
-            return value != null ? value : StrictJson.mapper().readValue("{}", type);
+            // Through a tree first: a key given twice keeps its last value, as in Go (binding a record
+            // straight from the text fails on a key repeated after all of the record's keys were seen).
+            JsonNode tree = StrictJson.mapper().readTree(text);
+            if (tree == null || tree.isNull()) {
+                tree = StrictJson.mapper().createObjectNode();
+            }
+            return StrictJson.mapper().treeToValue(tree, type);
         } catch (MismatchedInputException e) {
             if (e.getMessage().startsWith("Trailing token")) {
                 throw ApiException.badRequest("Request body must only contain a single JSON object");
@@ -89,9 +89,10 @@ final class JsonBody {
     }
 
     private static String at(JsonLocation location) {
-        if (location == null || location.getByteOffset() < 0) {
+        if (location == null) {
             return "";
         }
-        return " (at position " + location.getByteOffset() + ")";
+        long offset = location.getByteOffset() >= 0 ? location.getByteOffset() : location.getCharOffset();
+        return offset < 0 ? "" : " (at position " + offset + ")";
     }
 }

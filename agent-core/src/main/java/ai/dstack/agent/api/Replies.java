@@ -32,6 +32,26 @@ final class Replies {
 
     static void text(ServerResponse res, int status, String message) {
         res.status(Status.create(status)).header(HeaderNames.CONTENT_TYPE, TEXT)
-                .send((message + "\n").getBytes(StandardCharsets.UTF_8));
+                .send((oneLine(message) + "\n").getBytes(StandardCharsets.UTF_8));
     }
+
+    /** Messages quote what the client sent: keep them one short line (control characters escaped, long input cut). */
+    static String oneLine(String message) {
+        StringBuilder b = new StringBuilder(Math.min(message.length(), MAX_MESSAGE + 16));
+        for (int i = 0; i < message.length(); i++) {
+            if (b.length() >= MAX_MESSAGE) {
+                b.append("… (").append(message.length()).append(" characters)");
+                break;
+            }
+            char c = message.charAt(i);
+            if (c < 0x20 || c == 0x7f || c == 0x85 || c == 0x2028 || c == 0x2029) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
+    }
+
+    private static final int MAX_MESSAGE = 512;
 }

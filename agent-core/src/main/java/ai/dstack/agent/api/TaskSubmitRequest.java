@@ -55,6 +55,10 @@ record TaskSubmitRequest(@JsonProperty("id") String id, @JsonProperty("name") St
             throw ApiException.badRequest("invalid gpu: count must be either positive or -1, got " + gpuCount);
         }
         double cpus = nonNegative("cpu", cpu == null ? 0 : cpu);
+        if (!Double.isFinite(cpus) || cpus * 1e9 > Long.MAX_VALUE) {
+            // 1e309 parses as infinity; Go refuses it as out of range for a float64, and Docker takes nano-CPUs in an int64.
+            throw JsonBody.invalidValue("cpu", null);
+        }
         long mem = (long) nonNegative("memory", memory == null ? 0 : memory);
         long shm = (long) nonNegative("shm_size", shmSize == null ? 0 : shmSize);
         String network = networkMode == null || networkMode.isEmpty() ? "host" : networkMode;
@@ -95,7 +99,8 @@ record TaskSubmitRequest(@JsonProperty("id") String id, @JsonProperty("name") St
 
     private static void volumeName(String volume) throws ApiException {
         require(volume, "empty volume name");
-        if (volume.contains("/") || volume.equals(".") || volume.equals("..")) {
+        // The name becomes a directory name on the host: no separators, dot names or control characters (NUL).
+        if (volume.contains("/") || volume.equals(".") || volume.equals("..") || volume.chars().anyMatch(c -> c < 0x20 || c == 0x7f)) {
             throw ApiException.badRequest("invalid volume name: " + volume);
         }
     }

@@ -15,8 +15,23 @@ final class Json {
     private Json() {
     }
 
+    /**
+     * A body as Go's encoding/json reads it: UTF-8 only (a BOM or UTF-16 is malformed; Jackson alone
+     * would decode them), invalid bytes inside strings become U+FFFD, a key given twice keeps its last
+     * value (binding a record straight from the text fails when a key repeats after all were seen).
+     */
+    static <T> T readLikeGo(byte[] body, Class<T> type) throws java.io.IOException {
+        com.fasterxml.jackson.databind.JsonNode tree = MAPPER.readTree(new String(body, java.nio.charset.StandardCharsets.UTF_8));
+        return tree == null || tree.isNull() ? null : MAPPER.treeToValue(tree, type);
+    }
+
     private static ObjectMapper create() {
-        ObjectMapper mapper = JsonMapper.builder()
+        // Go's decoder: nesting up to 10000 deep, numbers of any length in unknown fields.
+        com.fasterxml.jackson.core.JsonFactory factory = com.fasterxml.jackson.core.JsonFactory.builder()
+                .streamReadConstraints(com.fasterxml.jackson.core.StreamReadConstraints.builder()
+                        .maxNestingDepth(10_000).maxNumberLength(Integer.MAX_VALUE).build())
+                .build();
+        ObjectMapper mapper = JsonMapper.builder(factory)
                 .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
                 .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
                 .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)

@@ -13,13 +13,23 @@ import java.util.Map;
  * upload of any size goes to disk without being held in memory.
  */
 final class Multipart {
-    /** Invalid request: {@code status} is 400 for client mistakes, 500 for unreadable streams. */
+    /**
+     * Invalid request: always a client mistake, 400 (docs/api-errors.md: Go's 500s for an unparsable
+     * Content-Type or a malformed body are quirks, not contract).
+     */
     static final class BadForm extends Exception {
         final int status;
 
         BadForm(int status, String message) {
             super(message);
             this.status = status;
+        }
+    }
+
+    /** The body ended inside a part: the part is incomplete and must not be kept. */
+    static final class Truncated extends IOException {
+        Truncated() {
+            super("malformed multipart body: truncated");
         }
     }
 
@@ -36,7 +46,7 @@ final class Multipart {
                 }
                 int eq = p.indexOf('=');
                 if (eq <= 0) {
-                    throw new BadForm(500, "malformed header parameter: " + p);
+                    throw new BadForm(400, "malformed header parameter: " + p);
                 }
                 String v = p.substring(eq + 1).trim();
                 if (v.length() >= 2 && v.startsWith("\"") && v.endsWith("\"")) {
@@ -78,7 +88,8 @@ final class Multipart {
         }
         HeaderValue type = HeaderValue.parse(contentType);
         if (type.value().isEmpty() || !type.value().contains("/")) {
-            throw new BadForm(500, "unparsable content-type " + contentType);
+            // unparsable
+            throw new BadForm(400, "unparsable content-type " + contentType);
         }
         if (!type.value().equals("multipart/form-data")) {
             throw new BadForm(400, "multipart/form-data expected, got " + type.value());
@@ -96,14 +107,14 @@ final class Multipart {
             current.transferTo(OutputStream.nullOutputStream());
             current = null;
         } else if (!skipToDelimiter()) {
-            throw bodyRead == 0 ? new BadForm(400, "empty form") : new BadForm(500, "malformed multipart body: no boundary");
+            throw bodyRead == 0 ? new BadForm(400, "empty form") : new BadForm(400, "malformed multipart body: no boundary");
         }
         if (finished) {
             return null;
         }
         // after a delimiter: "--" closes the body, otherwise the rest of the line is padding
         if (!fill(2)) {
-            throw new BadForm(500, "malformed multipart body: truncated");
+            throw new BadForm(400, "malformed multipart body: truncated");
         }
         if (buf[start] == '-' && buf[start + 1] == '-') {
             finished = true;
@@ -132,6 +143,7 @@ final class Multipart {
     /** Skips a preamble up to and including the first delimiter; false if there is none. */
     private boolean skipToDelimiter() throws IOException {
         PartStream preamble = new PartStream();
+        preamble.preamble = true;
         preamble.transferTo(OutputStream.nullOutputStream());
         return preamble.sawDelimiter;
     }
@@ -155,20 +167,22 @@ final class Multipart {
     }
 
     private String readLine() throws IOException, BadForm {
-        StringBuilder line = new StringBuilder();
+        // UTF-8: a file name is bytes in Go, and a UTF-8 one must stay the id the submission names
+        java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream();
         while (true) {
             if (!fill(1)) {
-                throw new BadForm(500, "malformed multipart body: truncated headers");
+                throw new BadForm(400, "malformed multipart body: truncated headers");
             }
             byte b = buf[start++];
             if (b == '\n') {
-                int len = line.length();
-                return len > 0 && line.charAt(len - 1) == '\r' ? line.substring(0, len - 1) : line.toString();
+                byte[] bytes = line.toByteArray();
+                int len = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+                return new String(bytes, 0, len, StandardCharsets.UTF_8);
             }
-            if (line.length() > 16 * 1024) {
-                throw new BadForm(500, "malformed multipart body: header line too long");
+            if (line.size() > 16 * 1024) {
+                throw new BadForm(400, "malformed multipart body: header line too long");
             }
-            line.append((char) (b & 0xff));
+            line.write(b);
         }
     }
 
@@ -176,6 +190,8 @@ final class Multipart {
     private final class PartStream extends InputStream {
         boolean done;
         boolean sawDelimiter;
+        /** The preamble may end with the body; a part must end with a delimiter. */
+        boolean preamble;
 
         @Override
         public int read() throws IOException {
@@ -196,6 +212,10 @@ final class Multipart {
             int match = indexOf(start, end);
             if (match == start) {
                 start += delimiter.length;
+                if (!preamble && !fill(2)) {
+                    // the delimiter is not followed by "--" or a line: the body was cut right after it
+                    throw new Truncated();
+                }
                 done = true;
                 sawDelimiter = true;
                 return -1;
@@ -204,6 +224,10 @@ final class Multipart {
             if (match >= 0) {
                 safe = match - start;
             } else if (eof) {
+                if (!preamble) {
+                    // No delimiter after the content: a cut body (e.g. a chunked upload cut short), not a whole file.
+                    throw new Truncated();
+                }
                 if (avail == 0) {
                     done = true;
                     return -1;

@@ -10,7 +10,9 @@ import java.util.Map;
 /**
  * Exact-path routes, listed the way Helidon's {@code HttpRules} lists them: a path answers only
  * the methods given for it ({@code 405} with {@code Allow} otherwise), an unknown path {@code 404},
- * a handler failure {@code 500} with an empty line: never a stack trace or a dropped connection.
+ * a handler failure {@code 500} with an empty line: never a stack trace or a dropped connection. A
+ * request the server parsed although it is no HTTP/1.1, or whose body breaks off, is a 400
+ * (docs/api-errors.md).
  */
 final class Routes implements HttpHandler {
     /** Handles one call. */
@@ -40,7 +42,11 @@ final class Routes implements HttpHandler {
         try {
             Map<String, Handler> methods = byPath.get(call.path());
             Handler handler = methods == null ? null : methods.get(call.method());
-            if (methods == null) {
+            String malformed = call.malformed();
+            if (malformed != null) {
+                exchange.getResponseHeaders().set("Connection", "close");
+                call.text(400, malformed);
+            } else if (methods == null) {
                 call.text(404, "Not Found");
             } else if (handler == null) {
                 exchange.getResponseHeaders().set("Allow", String.join(", ", methods.keySet()));
@@ -53,7 +59,7 @@ final class Routes implements HttpHandler {
                 // half an answer must not look whole: the server drops the connection on a throw
                 throw e instanceof IOException io ? io : new IOException(e);
             }
-            if (e instanceof Call.BadRequest) {
+            if (e instanceof Call.BadRequest || e instanceof Call.BrokenBody) {
                 call.text(400, e.getMessage());
             } else {
                 call.text(500, "");

@@ -32,6 +32,7 @@ import java.util.Optional;
  */
 final class RunnerApi {
     private static final String JSON = "application/json";
+    private static final java.util.regex.Pattern ASCII_INT = java.util.regex.Pattern.compile("[+-]?[0-9]+");
 
     private final Executor executor;
     private final LogBook book;
@@ -120,13 +121,18 @@ final class RunnerApi {
         }
         Submission submission;
         try {
-            submission = Json.MAPPER.readValue(body, Submission.class);
+            submission = Json.readLikeGo(body, Submission.class);
         } catch (IOException e) {
             call.text(400, "Request body contains badly-formed JSON: " + firstLine(e.getMessage()));
             return;
         }
         if (submission == null) {
             call.text(400, "Request body must be a JSON object");
+            return;
+        }
+        String unusable = unusable(submission);
+        if (unusable != null) {
+            call.text(400, unusable);
             return;
         }
         try {
@@ -136,6 +142,33 @@ final class RunnerApi {
             return;
         }
         ok(call);
+    }
+
+    /**
+     * A value Go takes at submit but a later step cannot use (it names a file of the runner): refused
+     * here, naming the field, so that an accepted submit always leaves the runner able to take its
+     * code and run (docs/api-errors.md).
+     */
+    static String unusable(Submission s) {
+        String repoId = s.repoId();
+        if (!repoId.isEmpty() && !fileName(repoId)) {
+            return "invalid run.run_spec.repo_id: must be a file name (no '/', NUL, '.' or '..', at most 255 bytes)";
+        }
+        var archives = s.jobSpecOrEmpty().fileArchives();
+        if (archives != null) {
+            for (int i = 0; i < archives.size(); i++) {
+                var a = archives.get(i);
+                if (a == null || a.id() == null || !fileName(a.id())) {
+                    return "invalid job_spec.file_archives[" + i + "].id: must be the file name of an uploaded archive";
+                }
+            }
+        }
+        return null;
+    }
+
+    private static boolean fileName(String name) {
+        return !name.isEmpty() && !name.equals(".") && !name.equals("..") && name.indexOf('/') < 0 && name.indexOf('\0') < 0
+                && name.getBytes(StandardCharsets.UTF_8).length <= 255;
     }
 
     private static String mediaType(String contentType) {
@@ -169,7 +202,15 @@ final class RunnerApi {
             if (id.isEmpty()) {
                 throw new Multipart.BadForm(400, "missing file name");
             }
-            executor.receiveArchive(id, part.content());
+            // the id names a file: no NUL, at most 255 bytes (docs/api-errors.md)
+            if (id.indexOf('\0') >= 0 || id.getBytes(StandardCharsets.UTF_8).length > 255) {
+                throw new Multipart.BadForm(400, "invalid file name: must be at most 255 bytes without NUL");
+            }
+            try {
+                executor.receiveArchive(id, part.content());
+            } catch (java.nio.file.InvalidPathException e) {
+                throw new Multipart.BadForm(400, "invalid file name: " + e.getReason());
+            }
             if (form.next() != null) {
                 throw new Multipart.BadForm(400, "extra form field(s)");
             }
@@ -177,7 +218,10 @@ final class RunnerApi {
         } catch (Executor.Conflict e) {
             call.text(409, "Conflict");
         } catch (Multipart.BadForm e) {
-            call.text(e.status, e.status == 500 ? "" : e.getMessage());
+            call.text(e.status, e.getMessage());
+        } catch (Multipart.Truncated e) {
+            // nothing of the cut part is kept: the upload's temp file is deleted on the way out
+            call.text(400, e.getMessage());
         }
     }
 
@@ -219,6 +263,11 @@ final class RunnerApi {
         long after = 0;
         String timestamp = call.query("timestamp");
         if (timestamp != null) {
+            // Go's strconv.ParseInt: ASCII digits with an optional sign (Long.parseLong also takes "١٢٣")
+            if (!ASCII_INT.matcher(timestamp).matches()) {
+                call.text(400, "Bad Request");
+                return;
+            }
             try {
                 after = Long.parseLong(timestamp);
             } catch (NumberFormatException e) {

@@ -82,7 +82,7 @@ public final class Executor {
             require(State.WAIT_RUN);
             repoId = submission.repoId().isEmpty() ? "none" : submission.repoId();
         }
-        Path target = ctx.tempDir().resolve("repo_blobs").resolve(Path.of(repoId).getFileName().toString());
+        Path target = ctx.tempDir().resolve("repo_blobs").resolve(StoredNames.of(repoId));
         Path stored = store(body, target);
         synchronized (this) {
             codeBlob = stored;
@@ -92,7 +92,7 @@ public final class Executor {
     /** Streams a file archive to {@code file_archives/<id>} (replacing it). */
     public void receiveArchive(String id, InputStream content) throws Conflict, IOException {
         require(State.WAIT_RUN);
-        store(content, ctx.tempDir().resolve("file_archives").resolve(id));
+        store(content, ctx.tempDir().resolve("file_archives").resolve(StoredNames.of(id)));
     }
 
     private Path store(InputStream content, Path target) throws Conflict, IOException {

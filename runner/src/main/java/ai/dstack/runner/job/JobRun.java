@@ -201,7 +201,7 @@ final class JobRun implements Runnable {
                 if (parent == null) {
                     throw new SetupException("cannot extract onto /");
                 }
-                Path blob = stored.resolve(Path.of(archive.id()).getFileName().toString());
+                Path blob = stored.resolve(StoredNames.of(archive.id()));
                 if (!Files.isRegularFile(blob)) {
                     throw new SetupException("archive " + archive.id() + " was not uploaded");
                 }

@@ -212,6 +212,11 @@ public final class ShimProcess implements AutoCloseable {
         return process.isAlive();
     }
 
+    /** The process id of the running shim. */
+    public long pid() {
+        return process.pid();
+    }
+
     public ApiClient api() {
         return new ApiClient(port);
     }
