@@ -63,5 +63,11 @@ for i in $(seq 1 "$N"); do
 done
 
 echo "shim startup to first healthcheck: ${startup} ms; RSS idle ${rss_idle} kB, after $N tasks ${rss_after} kB"
-echo "task submit -> runner answers (shim, bridge): median $(printf '%s\n' "${shim_times[@]}" | median) ms over $N"
-echo "baseline docker run -d -p -> same answer:    median $(printf '%s\n' "${base_times[@]}" | median) ms over $N"
+spread() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%d-%d", a[1], a[NR]}'; }
+shim_med=$(printf '%s\n' "${shim_times[@]}" | median)
+base_med=$(printf '%s\n' "${base_times[@]}" | median)
+echo "task submit -> runner answers (shim, bridge): median $shim_med ms ($(spread "${shim_times[@]}")) over $N"
+echo "baseline docker run -d -p -> same answer:    median $base_med ms ($(spread "${base_times[@]}")) over $N"
+ratio=$(awk -v a="$shim_med" -v b="$base_med" 'BEGIN {printf "%.2f", a/b}')
+bench_row "submit → running ÷ engine's create+start" "${ratio}× ($shim_med ms)" "$(spread "${shim_times[@]}") ms" \
+  "$base_med ms ($(spread "${base_times[@]}")) docker run -d -p" "≤ 1.10×" "$(awk -v r="$ratio" 'BEGIN {print (r <= 1.10) ? "yes" : "no"}')"

@@ -147,3 +147,10 @@ mvn_run() {
   command -v mvn >/dev/null 2>&1 || ensure_packages maven
   MAVEN_OPTS="${MAVEN_OPTS:-} -Xmx1g" mvn -B -ntp -f "$AGENT_ROOT/pom.xml" "$@"
 }
+
+# bench_row ROW NOW SPREAD FLOOR TARGET MET: one row of bin/bench's closing table (benchmarks only;
+# a no-op when a benchmark runs on its own).
+bench_row() {
+  [ -n "${BENCH_ROWS:-}" ] || return 0
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$BENCH_ROWS"
+}
