@@ -168,6 +168,7 @@ public final class Main {
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
         server.start();
         LOG.info("dstack-shim listening on localhost:" + server.port());
+        MemoryTrim.schedule(timer, config.waits().memoryTrim());
     }
 
     /** Stops once: graceful (installs cancelled, in-flight requests get the grace) or forced; exit 0 either way. */

@@ -15,8 +15,9 @@ import java.time.Duration;
  * @param dockerCall           longest one ordinary engine call (create, start, inspect …) may take
  * @param tool                 longest a vendor tool run by a plugin may take
  * @param fingerprint          how often devices are looked for again (zero: only at start)
+ * @param memoryTrim           how often memory taken by past work is given back (zero: never)
  */
 public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait,
                     Duration componentInstall, Duration shutdownGrace, Duration dockerCall, Duration tool,
-                    Duration fingerprint) {
+                    Duration fingerprint, Duration memoryTrim) {
 }
