@@ -8,13 +8,7 @@ source "$(dirname "$0")/../bin/lib/common.sh"
 N=${N:-10}
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/dstack-runner" <<'STUB'
-#!/bin/sh
-if [ "$1" = --version ]; then echo "dstack-runner version 0.0.0-bench"; exit 0; fi
-mkdir -p /tmp/www/api && echo '{"service":"dstack-runner"}' > /tmp/www/api/healthcheck
-exec httpd -f -p 10999 -h /tmp/www
-STUB
-chmod +x "$work/dstack-runner"
+bench_stub_runner "$work/dstack-runner"
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 wait_answer() { until curl -sf "http://127.0.0.1:$1/api/healthcheck" >/dev/null 2>&1; do sleep 0.01; done; }

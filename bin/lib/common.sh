@@ -182,3 +182,15 @@ bench_row() {
   [ -n "${BENCH_ROWS:-}" ] || return 0
   printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$BENCH_ROWS"
 }
+
+# bench_stub_runner PATH: writes a stand-in runner for benchmarks (busybox httpd answering
+# /api/healthcheck on 10999), so a task's start is timed without the runner's own start.
+bench_stub_runner() {
+  cat > "$1" <<'STUB'
+#!/bin/sh
+if [ "$1" = --version ]; then echo "dstack-runner version 0.0.0-bench"; exit 0; fi
+mkdir -p /tmp/www/api && echo '{"service":"dstack-runner"}' > /tmp/www/api/healthcheck
+exec httpd -f -p 10999 -h /tmp/www
+STUB
+  chmod +x "$1"
+}
