@@ -30,7 +30,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_shim() {
   shim_port=$(free_port)
   DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$shim_port DSTACK_RUNNER_BINARY_PATH="$work/dstack-runner" \
-    DSTACK_RUNNER_RUNTIME_DIR= DSTACK_SHIM_LOG_LEVEL=warn "$1" >>"$2" 2>&1 &
+    DSTACK_SHIM_LOG_LEVEL=warn "$1" --runner-runtime-dir "" >>"$2" 2>&1 &
   shim_pid=$!
   pids+=("$shim_pid")
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shim task start: time from POST /api/tasks to the runner answering its healthcheck through the
-# published port (bridge mode, busybox stub runner), median of N runs; baseline: the same container
+# published port (bridge mode, busybox stub runner: no Java runner runtime is mounted), median of N runs; baseline: the same container
 # started with the docker CLI (docker run -d -p 127.0.0.1::10999) to the same answer. Also the
 # shim's time to its first healthcheck and its RSS before and after the runs.
 set -euo pipefail
@@ -23,7 +23,7 @@ trap cleanup EXIT
 "$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed, outside the timing
 t0=$(now_ms)
 DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$port DSTACK_RUNNER_BINARY_PATH="$work/dstack-runner" \
-  DSTACK_RUNNER_RUNTIME_DIR= DSTACK_SHIM_LOG_LEVEL=warn "$AGENT_ROOT/bin/dstack-shim" >"$work/shim.log" 2>&1 &
+  DSTACK_SHIM_LOG_LEVEL=warn "$AGENT_ROOT/bin/dstack-shim" --runner-runtime-dir "" >"$work/shim.log" 2>&1 &
 shim_pid=$!
 until curl -sf "http://127.0.0.1:$port/api/healthcheck" >/dev/null 2>&1; do sleep 0.02; done
 startup=$(( $(now_ms) - t0 ))
