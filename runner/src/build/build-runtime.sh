@@ -3,6 +3,7 @@
 #   jre/    jlink-ed Java runtime with only the modules the runner needs
 #   lib/    runner jar and its dependencies, plus runner.aot (AOT cache trained at the mount path)
 #   glibc/  this machine's glibc and dynamic loader (images may have none), setpriv + libcap-ng
+#   locale/ that glibc's C.UTF-8 locale (the JVM's codeset whatever the image's locale)
 #   bin/dstack-runner  the /bin/sh launcher
 # Usage: build-runtime.sh TARGET_DIR RUNTIME_DIR VERSION   (run by Maven in the package phase)
 set -euo pipefail
@@ -12,7 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${JAVA_HOME:?JAVA_HOME must point at the JDK that builds the runner}"
 say() { printf 'runner-runtime: %s\n' "$*" >&2; }
 # java.rmi: JGit's ssh transport (Apache MINA) needs java.rmi.ServerException for ssh:// clones.
-modules=java.base,java.logging,java.management,java.rmi
+# jdk.httpserver: the com.sun.net.httpserver API that the HTTP server (robaho httpserver) implements.
+modules=java.base,java.logging,java.management,java.rmi,jdk.httpserver
 mount=/opt/dstack-runner
 
 mkdir -p "$out"
@@ -30,7 +32,10 @@ fi
 # Jars: the runner and its runtime dependencies.
 rm -rf "$out/lib.new" && mkdir -p "$out/lib.new"
 cp "$target"/runner-*.jar "$out/lib.new/runner.jar"
-cp "$target"/libs/*.jar "$out/lib.new/"
+# runtime-classpath.txt names exactly the runtime dependencies (libs/ may hold stale jars).
+tr ':' '\n' < "$target/runtime-classpath.txt" | while read -r jar || [ -n "$jar" ]; do
+  if [ -n "$jar" ]; then cp "$target/libs/$(basename "$jar")" "$out/lib.new/"; fi
+done
 classpath="$mount/lib/runner.jar"
 for j in "$out"/lib.new/*.jar; do
   n=$(basename "$j"); [ "$n" = runner.jar ] || classpath="$classpath:$mount/lib/$n"
@@ -45,6 +50,10 @@ libs=$( (ldd "$out/jre/bin/java"; ldd "$out/jre/lib/server/libjvm.so"; for so in
 for lib in $libs; do cp -L "$lib" "$out/glibc/$(basename "$lib")"; done
 cp -L /lib64/ld-linux-x86-64.so.2 "$out/glibc/ld-linux-x86-64.so.2"
 cp -L "$setpriv" "$out/glibc/setpriv"
+# The C.UTF-8 locale of that glibc: the JVM runs under it whatever the image's locale (launcher).
+rm -rf "$out/locale" && mkdir -p "$out/locale"
+[ -d /usr/lib/locale/C.utf8 ] || { say "/usr/lib/locale/C.utf8 not found (Debian: libc-bin)"; exit 1; }
+cp -r /usr/lib/locale/C.utf8 "$out/locale/C.utf8"
 
 # The launcher, with the classpath at the mount path (the AOT cache checks it) and the version.
 mkdir -p "$out/bin"

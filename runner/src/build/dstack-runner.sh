@@ -36,10 +36,24 @@ elif [ ! -f "$home/lib/runner.aot" ]; then
   aot=""
 fi
 
+# Bytes, not the image's locale: the JVM decodes file names, environment values and arguments with
+# the locale's codeset, ASCII in images without LANG. It runs under the bundled C.UTF-8 locale; the
+# image's own LC_ALL/LOCPATH are handed back to every process the runner starts (ImageEnvironment).
+image_lc_all=unset; [ -n "${LC_ALL+x}" ] && image_lc_all="=$LC_ALL"
+image_locpath=unset; [ -n "${LOCPATH+x}" ] && image_locpath="=$LOCPATH"
+if [ -d "$home/locale/C.utf8" ]; then
+  export LC_ALL=C.UTF-8 LOCPATH="$home/locale"
+fi
+# RDMA jobs need locked memory: unlimited where the container has CAP_SYS_RESOURCE (as Go's runner).
+ulimit -l unlimited 2>/dev/null || true
+
+# -XX:-MaxFDLimit: the JVM would raise its RLIMIT_NOFILE soft limit to the hard one, and every
+# process the runner starts (job, sshd) would inherit that instead of the container's limit.
 exec "$home/glibc/ld-linux-x86-64.so.2" --library-path "$home/glibc:$home/jre/lib:$home/jre/lib/server" \
   "$home/jre/bin/java" \
   -XX:+UseSerialGC -Xms8m -Xmx40m -XX:MinHeapFreeRatio=5 -XX:MaxHeapFreeRatio=20 -Xss512k -XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=24m \
-  -XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -Xlog:disable -Xlog:all=error:stderr $aot \
+  -XX:MaxMetaspaceSize=64m -XX:CICompilerCount=1 -XX:-UsePerfData -XX:-MaxFDLimit -Xlog:disable -Xlog:all=error:stderr $aot \
   --enable-native-access=ALL-UNNAMED \
   -Djdk.lang.Process.launchMechanism=FORK -Ddstack.runner.home="$home" \
+  -Ddstack.runner.image.LC_ALL="$image_lc_all" -Ddstack.runner.image.LOCPATH="$image_locpath" \
   -cp "@CLASSPATH@" ai.dstack.runner.Main "$@"

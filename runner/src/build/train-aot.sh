@@ -28,6 +28,7 @@ for _ in $(seq 1 300); do
   case "$out" in *'"has_more":false'*) break ;; esac
   sleep 0.1
 done
+req POST /api/stop # the runner lingers after the final pull until stopped
 wait $pid
 DSTACK_RUNNER_AOT_CREATE=/aot/runner.aot $runner start
 test -s /aot/runner.aot

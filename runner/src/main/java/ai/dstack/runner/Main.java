@@ -1,6 +1,7 @@
 package ai.dstack.runner;
 
 import ai.dstack.runner.api.RunnerServer;
+import ai.dstack.runner.env.ImageEnvironment;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.Executor;
 import ai.dstack.runner.job.JobContext;
@@ -16,7 +17,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.Properties;
 
@@ -40,7 +40,6 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        String version = version();
         RunnerOptions options;
         Settings settings;
         try {
@@ -52,6 +51,7 @@ public final class Main {
             Runtime.getRuntime().halt(1);
             return;
         }
+        String version = settings.reportedVersion() != null ? settings.reportedVersion() : buildVersion();
         switch (options.action()) {
             case VERSION -> {
                 System.out.println("dstack-runner version " + version);
@@ -63,14 +63,14 @@ public final class Main {
             }
             case START -> {
                 quietLibraryLogs(options.logLevel());
-                int code = new Main(options, settings, version, Wiring.hooks(options), Wiring.metrics()).start();
+                int code = new Main(options, settings, version, Wiring.hooks(options), Wiring.metrics(settings)).start();
                 System.out.flush();
                 Runtime.getRuntime().halt(code);
             }
         }
     }
 
-    /** Helidon logs through JUL; its INFO chatter is only shown at debug level and above. */
+    /** The HTTP server logs through JUL; its INFO chatter is only shown at debug level and above. */
     private static void quietLibraryLogs(RunnerLog.Level level) {
         java.util.logging.Level jul = level.ordinal() >= RunnerLog.Level.DEBUG.ordinal()
                 ? java.util.logging.Level.INFO : java.util.logging.Level.WARNING;
@@ -80,12 +80,8 @@ public final class Main {
         }
     }
 
-    /** The reported version: {@code DSTACK_REPORTED_VERSION}, else the build's. */
-    static String version() {
-        String env = System.getenv("DSTACK_REPORTED_VERSION");
-        if (env != null && !env.isBlank()) {
-            return env.trim();
-        }
+    /** The build's version (the reported one unless {@code DSTACK_REPORTED_VERSION} says otherwise). */
+    static String buildVersion() {
         try (InputStream in = Main.class.getResourceAsStream("build.properties")) {
             Properties p = new Properties();
             p.load(in);
@@ -111,7 +107,7 @@ public final class Main {
             return 1;
         }
         String home = rootHome();
-        Map<String, String> env = new HashMap<>(System.getenv());
+        Map<String, String> env = ImageEnvironment.get();
         env.put("HOME", home);
         Path dstackDir = Path.of("/dstack");
         try {
@@ -138,9 +134,10 @@ public final class Main {
                     Path.of("").toAbsolutePath(), JobIdentity.root(home), book, log, hooks, settings);
             Executor executor = new Executor(ctx);
             log.debug("startup: web server at " + sinceJvmStart() + " ms");
-            RunnerServer server = new RunnerServer(options.httpAddress(), options.httpPort(), version, executor, book,
-                    metrics, settings.submitMaxBytes(), settings.pullMaxBytes());
+            RunnerServer server;
             try {
+                server = new RunnerServer(options.httpAddress(), options.httpPort(), version, executor, book,
+                        metrics, settings.submitMaxBytes(), settings.pullMaxBytes());
                 server.start();
             } catch (RuntimeException e) {
                 log.error("cannot listen on " + options.httpAddress() + ":" + options.httpPort() + ": " + e.getMessage());
@@ -166,19 +163,35 @@ public final class Main {
             return 1;
         }
         executor.awaitFinished(Long.MAX_VALUE);
-        drainLogs(book, server, log);
+        drainLogs(executor, book, server, log, false);
         server.stop();
         hooks.ssh().stop();
         log.info("dstack-runner exits");
         return 0;
     }
 
-    /** docs/runner.md §3.2 step 3–4: websocket streams drain, the server pulls the final logs; one shared budget. */
-    private void drainLogs(LogBook book, RunnerServer server, RunnerLog log) throws InterruptedException {
+    /**
+     * docs/runner.md §3.2 step 3–4 with one shared budget ({@code DSTACK_RUNNER_LOGS_TIMEOUT_MS}): websocket streams
+     * drain, and the runner lingers, still answering {@code /api/pull} (idempotently) and
+     * {@code /api/healthcheck}, until {@code /api/stop} or the budget's end, so that a lost final
+     * response can be pulled again (docs/runner-behaviour.md). After a signal the wait ends with the
+     * final pull instead.
+     */
+    private void drainLogs(Executor executor, LogBook book, RunnerServer server, RunnerLog log, boolean signalled)
+            throws InterruptedException {
         book.markShuttingDown();
         long deadline = System.currentTimeMillis() + settings.logsTimeoutMs();
-        if (!book.awaitFinalPull(settings.logsTimeoutMs())) {
-            log.warn("the final logs were not pulled in time");
+        if (signalled) {
+            if (!book.awaitFinalPull(settings.logsTimeoutMs())) {
+                log.warn("the final logs were not pulled in time");
+            }
+        } else if (executor.awaitStopAfterFinish(settings.logsTimeoutMs())) {
+            log.info("stopped after the job finished");
+        } else {
+            log.info("the log budget of " + settings.logsTimeoutMs() + " ms ended");
+        }
+        if (!book.awaitFinalPull(0)) {
+            log.warn("the final logs were not pulled");
         }
         if (!server.wsClients().awaitDrained(Math.max(0, deadline - System.currentTimeMillis()))) {
             log.warn("websocket clients did not receive every log in time");
@@ -192,10 +205,12 @@ public final class Main {
             Runtime.getRuntime().halt(1);
         }
         try {
-            log.info("signal received: stopping the job");
-            executor.stop();
-            executor.awaitFinished(settings.stopGraceMs() + 2_000);
-            drainLogs(book, server, log);
+            if (!executor.awaitFinished(0)) { // a finished job needs no stop (which would also end the linger)
+                log.info("signal received: stopping the job");
+                executor.stop();
+                executor.awaitFinished(settings.stopGraceMs() + 2_000);
+            }
+            drainLogs(executor, book, server, log, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

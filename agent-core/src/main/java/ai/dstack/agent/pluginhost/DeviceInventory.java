@@ -7,6 +7,7 @@ import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
 import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.topology.Topology;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -38,8 +39,10 @@ public final class DeviceInventory implements AutoCloseable {
      * @param plugin      the plugin that answered
      * @param fingerprint what it found
      * @param incidents   the health findings behind the verdicts
+     * @param topology    how the devices are wired, as the plugin reported it ({@link Topology#NONE} when it cannot tell)
      */
-    public record VendorState(AcceleratorPlugin plugin, Fingerprint fingerprint, List<HealthIncident> incidents) {
+    public record VendorState(AcceleratorPlugin plugin, Fingerprint fingerprint, List<HealthIncident> incidents,
+                              Topology topology) {
         public String vendor() {
             return plugin.vendor();
         }
@@ -67,6 +70,7 @@ public final class DeviceInventory implements AutoCloseable {
     }
 
     private Map<String, VendorState> fingerprintAll() {
+        Map<String, VendorState> previous = states;
         Map<String, VendorState> next = new LinkedHashMap<>();
         for (AcceleratorPlugin plugin : plugins) {
             Fingerprint fp;
@@ -84,9 +88,46 @@ public final class DeviceInventory implements AutoCloseable {
                 String error = fp.error();
                 LOG.warning(() -> plugin.vendor() + ": " + error);
             }
-            next.put(plugin.vendor(), withHealth(plugin, fp));
+            next.put(plugin.vendor(), withHealth(plugin, fp, topology(plugin, fp.devices(), previous.get(plugin.vendor()))));
         }
         return next;
+    }
+
+    /**
+     * The plugin's topology of these devices: asked again only when the device ids changed or the
+     * last answer was a failure (wiring does not change while the devices stay the same).
+     */
+    private Topology topology(AcceleratorPlugin plugin, List<Device> devices, VendorState previous) {
+        if (devices.isEmpty()) {
+            return Topology.NONE;
+        }
+        if (previous != null && previous.topology().error() == null
+                && ids(previous.fingerprint().devices()).equals(ids(devices))) {
+            return previous.topology();
+        }
+        Topology t;
+        try {
+            t = plugin.topology(devices, host);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, plugin.vendor() + " topology failed", e);
+            t = Topology.failed("plugin error: " + e);
+        }
+        if (t == null) {
+            t = Topology.NONE;
+        }
+        String error = t.error();
+        String before = previous == null ? null : previous.topology().error();
+        if (error != null && !error.equals(before)) {
+            LOG.warning(() -> plugin.vendor() + " topology unknown, devices are handed out lowest index first: " + error);
+        } else if (t.known()) {
+            Topology known = t;
+            LOG.info(() -> plugin.vendor() + " topology: " + known.links().size() + " device pairs, NUMA node by device " + new java.util.TreeMap<>(known.numaNodes()));
+        }
+        return t;
+    }
+
+    private static List<String> ids(List<Device> devices) {
+        return devices.stream().map(Device::id).toList();
     }
 
     /**
@@ -100,16 +141,16 @@ public final class DeviceInventory implements AutoCloseable {
         }
         try {
             Map<String, VendorState> next = new LinkedHashMap<>();
-            states.forEach((vendor, s) -> next.put(vendor, withHealth(s.plugin(), s.fingerprint())));
+            states.forEach((vendor, s) -> next.put(vendor, withHealth(s.plugin(), s.fingerprint(), s.topology())));
             states = next;
         } finally {
             refreshing.unlock();
         }
     }
 
-    private VendorState withHealth(AcceleratorPlugin plugin, Fingerprint fp) {
+    private VendorState withHealth(AcceleratorPlugin plugin, Fingerprint fp, Topology topology) {
         if (fp.devices().isEmpty()) {
-            return new VendorState(plugin, fp, List.of());
+            return new VendorState(plugin, fp, List.of(), topology);
         }
         List<Device> plain = fp.devices().stream().map(d -> d.withHealth(true, "")).toList();
         List<HealthIncident> incidents;
@@ -131,7 +172,7 @@ public final class DeviceInventory implements AutoCloseable {
             String detail = mine.stream().map(HealthIncident::message).collect(Collectors.joining("; "));
             judged.add(d.withHealth(!fails, detail));
         }
-        return new VendorState(plugin, new Fingerprint(fp.vendor(), fp.present(), judged, fp.error()), incidents);
+        return new VendorState(plugin, new Fingerprint(fp.vendor(), fp.present(), judged, fp.error()), incidents, topology);
     }
 
     /** Starts refreshing every {@code interval} in the background (after a first {@link #refresh()}). */

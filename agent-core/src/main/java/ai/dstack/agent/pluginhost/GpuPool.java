@@ -8,8 +8,9 @@ import java.util.Optional;
 
 /**
  * The seam between the task pipeline and the accelerators of the host's primary vendor: who holds
- * which device, and how a container gets its devices. Allocation is deterministic (lowest index
- * first), sets are disjoint, unhealthy devices are never handed out.
+ * which device, and how a container gets its devices. Allocation is deterministic (the best-linked
+ * free set by the vendor's topology, else lowest index first), sets are disjoint, unhealthy devices
+ * are never handed out.
  */
 public interface GpuPool {
     /** Vendor key of the devices this pool hands out (the plugin's {@code vendor()}), or {@code none}. */

@@ -6,18 +6,26 @@ import ai.dstack.agent.spi.ContainerEdits;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.Device;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.logging.Logger;
 
 /**
- * The primary vendor's devices shared among tasks: disjoint sets, lowest index first, unhealthy
- * devices never handed out. Which devices exist and how healthy they are comes from the
- * {@link DeviceInventory}; how a container gets them comes from the vendor's plugin.
+ * The primary vendor's devices shared among tasks: disjoint sets, unhealthy devices never handed
+ * out. A task of N devices gets the best-linked free set its plugin's topology allows
+ * ({@link TopologyAwareChoice}), or the lowest free indexes when the vendor reports no topology;
+ * each choice is logged with its reason. Which devices exist, how healthy and how wired they are
+ * comes from the {@link DeviceInventory}; how a container gets them comes from the vendor's plugin.
  */
 public final class PluginGpuPool implements GpuPool {
+    private static final Logger LOG = Logger.getLogger(PluginGpuPool.class.getName());
+
     private final DeviceInventory inventory;
     private final HostContext host;
     /** Resource id → task id holding it. */
@@ -46,16 +54,28 @@ public final class PluginGpuPool implements GpuPool {
         if (count == 0) {
             return List.of();
         }
-        List<String> free = devices().stream()
+        List<Device> free = devices().stream()
                 .filter(d -> d.healthy() && !holders.containsKey(d.id()))
-                .map(Device::id)
                 .toList();
         if (count > free.size()) {
             throw new NoCapacityException(count, free.size());
         }
-        List<String> taken = count == -1 ? free : free.subList(0, count);
-        taken.forEach(id -> holders.put(id, taskId));
-        return List.copyOf(taken);
+        List<Device> taken = count == -1 || count == free.size() ? free : choose(taskId, free, count);
+        taken.forEach(d -> holders.put(d.id(), taskId));
+        return taken.stream().map(Device::id).toList();
+    }
+
+    /** {@code count} of the free devices (fewer than all), by topology when the plugin reported one. */
+    private List<Device> choose(String taskId, List<Device> free, int count) {
+        Topology topology = inventory.primary().map(VendorState::topology).orElse(Topology.NONE);
+        List<Integer> indexes = free.stream().map(Device::index).toList();
+        TopologyAwareChoice.Choice choice = topology.known()
+                ? TopologyAwareChoice.choose(topology, indexes, count)
+                : TopologyAwareChoice.lowestIndexes(indexes, count,
+                        topology.error() == null ? "no topology reported" : "topology unknown: " + topology.error());
+        LOG.info(() -> "task " + taskId + " gets " + vendor() + " " + choice.explanation());
+        Set<Integer> chosen = new HashSet<>(choice.indexes());
+        return free.stream().filter(d -> chosen.contains(d.index())).toList();
     }
 
     @Override

@@ -282,6 +282,41 @@ class GpuTasksOnTestDockerdIT {
         assertGpuMetrics(api, 3, 0, 1);
     }
 
+    /**
+     * Issue 17's host: 8 PCIe GPUs with NVLink bridges in pairs (0-1, 2-3, 4-5, 6-7), 0-3 on NUMA node 0
+     * and 4-7 on node 1. The fake {@code nvidia-smi} prints the recorded {@code topo -m} matrix (tabs and
+     * underline escapes as the driver writes them) and 8 GPUs for the device query. Tasks of 1, 2 and 4
+     * GPUs get GPU 0, the NVLink pair 2-3 and the whole second socket, where the lowest indexes would
+     * have given 1-2 (no NVLink) and 3-6 (both sockets); the shim's log says why.
+     */
+    @Test
+    void tasksOnAPcieHostWithNvlinkPairsGetALinkedPairAndAWholeSocket() throws Exception {
+        Path devices = RepoPaths.fixture("gpu-nvidia", "nvidia-smi/h100-x8.csv");
+        FakeExecutables tools = new FakeExecutables(tmp.resolve("bin"));
+        tools.script("nvidia-smi", """
+                case "$*" in
+                  'topo -m') cat '%s' ;;
+                  *--query-gpu=name,*) cat '%s' ;;
+                esac
+                """.formatted(RepoPaths.fixture("gpu-nvidia", "nvidia-smi/topo/pcie-a6000-x8-nvlink-pairs.raw"), devices));
+        ApiClient api = startShim("gpu-nvidia", "/dev/nvidiactl", new FakeHost(tmp.resolve("root")), tools);
+        List<String> uuids = Files.readAllLines(devices).stream().map(line -> line.split(", ")[2]).toList();
+
+        JsonNode one = TaskCalls.awaitStatus(api, submitGpuTask(api, 1), "running");
+        JsonNode two = TaskCalls.awaitStatus(api, submitGpuTask(api, 2), "running");
+        JsonNode four = TaskCalls.awaitStatus(api, submitGpuTask(api, 4), "running");
+
+        assertThat(ids(one)).containsExactly(uuids.get(0));
+        assertThat(ids(two)).containsExactly(uuids.get(2), uuids.get(3));
+        assertThat(ids(four)).containsExactlyElementsOf(uuids.subList(4, 8));
+        assertThat(runnerEnv(two).get("NVIDIA_VISIBLE_DEVICES")).isEqualTo(uuids.get(2) + "," + uuids.get(3));
+        assertThat(shim.output()).contains(
+                "gets nvidia devices [2, 3] of free [1, 2, 3, 4, 5, 6, 7]: 1xNV4, NUMA node 0; lowest indexes [1, 2] would be linked 1xNODE",
+                "gets nvidia devices [4, 5, 6, 7] of free [1, 4, 5, 6, 7]: 2xNV4, 4xNODE, NUMA node 1;"
+                        + " lowest indexes [1, 4, 5, 6] would be linked 1xNV4, 2xNODE, 3xSYS");
+        assertGpuMetrics(api, 7, 1, 0);
+    }
+
     @Test
     void aHookFailingOnTheMissingModesetDeviceIsRetriedWithoutDisplay() throws Exception {
         Files.createFile(hookDir.resolve("fail-on-display"));

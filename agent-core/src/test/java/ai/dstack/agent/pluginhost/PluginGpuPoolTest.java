@@ -6,10 +6,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import ai.dstack.agent.spi.ContainerView;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthIncident.Severity;
+import ai.dstack.agent.spi.topology.Topology;
 import ai.dstack.agent.testing.FakeHost;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -116,5 +121,96 @@ class PluginGpuPoolTest {
         inventory.refresh();
         assertThat(inventory.primaryVendor()).isEqualTo("none");
         assertThat(inventory.vendors().getFirst().fingerprint().error()).isEqualTo("plugin answer refused: devices[1]: id GPU-same repeated");
+    }
+
+    @Test
+    void withNvlinkPairsTheTasksOfIssue17GetTheLinkedPairAndAWholeSocket() throws Exception {
+        PluginGpuPool pool = pool(new StubAccelerator("nvidia", 0, 8).topology(TopologyAwareChoiceTest.PCIE_NVLINK_PAIRS));
+        assertThat(pool.allocate("one", 1)).containsExactly("nvidia-0");
+        assertThat(pool.allocate("two", 2)).containsExactly("nvidia-2", "nvidia-3");
+        assertThat(pool.allocate("four", 4)).containsExactly("nvidia-4", "nvidia-5", "nvidia-6", "nvidia-7");
+        assertThat(pool.allocate("rest", -1)).containsExactly("nvidia-1");
+    }
+
+    @Test
+    void eachChoiceIsLoggedWithItsReason() throws Exception {
+        PluginGpuPool pool = pool(new StubAccelerator("nvidia", 0, 8).topology(TopologyAwareChoiceTest.PCIE_NVLINK_PAIRS));
+        List<String> logged = captureLog(() -> {
+            pool.allocate("one", 1);
+            pool.allocate("two", 2);
+        });
+        assertThat(logged).containsExactly(
+                "task one gets nvidia devices [0] of free [0, 1, 2, 3, 4, 5, 6, 7]: one device, NUMA node 0;"
+                        + " the lowest indexes are also the best linked",
+                "task two gets nvidia devices [2, 3] of free [1, 2, 3, 4, 5, 6, 7]: 1xNV4, NUMA node 0;"
+                        + " lowest indexes [1, 2] would be linked 1xNODE");
+        assertThat(captureLog(() -> pool(new StubAccelerator("amd", 1, 4)).allocate("t", 2)))
+                .containsExactly("task t gets amd devices [0, 1] of free [0, 1, 2, 3]: lowest indexes (no topology reported)");
+    }
+
+    @Test
+    void aFailedTopologyFallsBackToTheLowestIndexesAndIsAskedAgainOnTheNextRefresh() throws Exception {
+        StubAccelerator nvidia = new StubAccelerator("nvidia", 0, 8).topology(Topology.failed("nvidia-smi topo -m: timed out"));
+        DeviceInventory inventory = new DeviceInventory(List.of(nvidia), new FakeHost(root));
+        inventory.refresh();
+        PluginGpuPool pool = new PluginGpuPool(inventory, new FakeHost(root));
+        assertThat(captureLog(() -> assertThat(pool.allocate("a", 2)).containsExactly("nvidia-0", "nvidia-1"))).containsExactly(
+                "task a gets nvidia devices [0, 1] of free [0, 1, 2, 3, 4, 5, 6, 7]: lowest indexes (topology unknown:"
+                        + " nvidia-smi topo -m: timed out)");
+
+        nvidia.topology(TopologyAwareChoiceTest.PCIE_NVLINK_PAIRS);
+        inventory.refresh();
+        assertThat(nvidia.topologyCalls()).isEqualTo(2);
+        assertThat(pool.allocate("b", 2)).containsExactly("nvidia-2", "nvidia-3");
+    }
+
+    @Test
+    void theTopologyIsAskedOnceWhileTheDevicesStayTheSameAndAgainWhenTheyChange() {
+        StubAccelerator nvidia = new StubAccelerator("nvidia", 0, 8).topology(TopologyAwareChoiceTest.PCIE_NVLINK_PAIRS);
+        DeviceInventory inventory = new DeviceInventory(List.of(nvidia), new FakeHost(root));
+        inventory.refresh();
+        inventory.refresh();
+        inventory.refreshHealth();
+        assertThat(nvidia.topologyCalls()).isEqualTo(1);
+        assertThat(inventory.primary().orElseThrow().topology()).isEqualTo(TopologyAwareChoiceTest.PCIE_NVLINK_PAIRS);
+
+        nvidia.devices(4);
+        inventory.refresh();
+        assertThat(nvidia.topologyCalls()).isEqualTo(2);
+        nvidia.devices(0);
+        inventory.refresh();
+        assertThat(nvidia.topologyCalls()).isEqualTo(2);
+        assertThat(inventory.vendors().getFirst().topology()).isEqualTo(Topology.NONE);
+    }
+
+    interface Allocation {
+        void run() throws Exception;
+    }
+
+    /** The messages {@link PluginGpuPool} logs while {@code body} runs. */
+    private static List<String> captureLog(Allocation body) throws Exception {
+        Logger logger = Logger.getLogger(PluginGpuPool.class.getName());
+        List<String> messages = new ArrayList<>();
+        Handler handler = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                messages.add(r.getMessage());
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        logger.addHandler(handler);
+        try {
+            body.run();
+        } finally {
+            logger.removeHandler(handler);
+        }
+        return messages;
     }
 }

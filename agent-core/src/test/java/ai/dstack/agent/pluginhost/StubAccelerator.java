@@ -8,6 +8,7 @@ import ai.dstack.agent.spi.Fingerprint;
 import ai.dstack.agent.spi.HealthIncident;
 import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.IntStream;
@@ -18,6 +19,8 @@ public class StubAccelerator implements AcceleratorPlugin {
     private final int priority;
     private volatile int count;
     private final List<HealthIncident> incidents = new ArrayList<>();
+    private volatile Topology topology = Topology.NONE;
+    private volatile int topologyCalls;
 
     public StubAccelerator(String vendor, int priority, int count) {
         this.vendor = vendor;
@@ -33,6 +36,22 @@ public class StubAccelerator implements AcceleratorPlugin {
     public StubAccelerator incident(HealthIncident incident) {
         incidents.add(incident);
         return this;
+    }
+
+    public StubAccelerator topology(Topology t) {
+        topology = t;
+        return this;
+    }
+
+    /** How often the core asked for the topology. */
+    public int topologyCalls() {
+        return topologyCalls;
+    }
+
+    @Override
+    public Topology topology(List<Device> devices, HostContext host) {
+        topologyCalls++;
+        return topology;
     }
 
     @Override

@@ -2,46 +2,59 @@ package ai.dstack.runner.api;
 
 import ai.dstack.runner.logs.EventLog;
 import ai.dstack.runner.logs.LogBook;
-import io.helidon.common.buffers.BufferData;
-import io.helidon.http.Headers;
-import io.helidon.http.HttpPrologue;
-import io.helidon.websocket.WsListener;
-import io.helidon.websocket.WsSession;
+import com.sun.net.httpserver.HttpExchange;
+import java.io.IOException;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
-import java.util.Optional;
+import robaho.net.httpserver.websockets.CloseCode;
+import robaho.net.httpserver.websockets.WebSocket;
+import robaho.net.httpserver.websockets.WebSocketFrame;
+import robaho.net.httpserver.websockets.WebSocketHandler;
 
 /**
  * {@code GET /logs_ws?start_time=<ISO-8601>}: the job's raw terminal output, one binary frame per
  * chunk, from {@code start_time} (whole seconds) on; closed with 1000 once the runner shuts down
- * and the client has everything (docs/runner.md §6.7). One instance per connection; frames are sent
- * from a thread of its own, never under the executor's lock.
+ * and the client has everything, with 1003 when {@code start_time} does not parse
+ * (docs/runner.md §6.7). A plain GET without the upgrade is a 400. Frames are sent from a thread
+ * of each connection's own, never under the executor's lock.
  */
-final class LogsWebSocket implements WsListener {
+final class LogsWebSocket extends WebSocketHandler {
     private static final long POLL_MS = 100;
 
     private final LogBook book;
     private final WsClients clients;
-    private volatile boolean closed;
-    private Long startMillis;
-    private boolean badStartTime;
 
     LogsWebSocket(LogBook book, WsClients clients) {
         this.book = book;
         this.clients = clients;
     }
 
+    /** The route: upgrades (the handshake is the library's) or answers 400. */
+    void handle(Call call) throws IOException {
+        if (!isWebsocketRequested(call.exchange().getRequestHeaders())) {
+            call.text(400, "Bad Request");
+            return;
+        }
+        call.takenOver();
+        handle(call.exchange()); // returns when the connection closes
+    }
+
     @Override
-    public Optional<Headers> onHttpUpgrade(HttpPrologue prologue, Headers headers) {
-        if (prologue.query().contains("start_time")) {
-            String value = prologue.query().get("start_time");
+    protected WebSocket openWebSocket(HttpExchange exchange) {
+        String value;
+        try {
+            value = new Call(exchange).query("start_time");
+        } catch (Call.BadRequest e) {
+            return new Stream(exchange, true, null);
+        }
+        Long startMillis = null;
+        if (value != null) {
             startMillis = parse(value);
             if (startMillis == null) {
                 startMillis = parse(value.replace(' ', '+')); // an unencoded '+' arrives as a space
             }
-            badStartTime = startMillis == null;
         }
-        return Optional.empty();
+        return new Stream(exchange, value != null && startMillis == null, startMillis);
     }
 
     private static Long parse(String value) {
@@ -52,61 +65,75 @@ final class LogsWebSocket implements WsListener {
         }
     }
 
-    @Override
-    public void onOpen(WsSession session) {
-        if (badStartTime) {
-            session.close(1003, "failed to parse start_time value");
-            return;
-        }
-        clients.opened();
-        Thread.ofVirtual().name("logs-ws").start(() -> stream(session));
-    }
+    /** One connection. */
+    private final class Stream extends WebSocket {
+        private final boolean badStartTime;
+        private final Long startMillis;
+        private volatile boolean closed;
 
-    private void stream(WsSession session) {
-        boolean drained = false;
-        try {
-            EventLog terminal = book.terminal();
-            int next = startMillis == null ? 0 : terminal.firstAfter(startMillis - 1, terminal.size());
-            while (!closed) {
-                int size = terminal.size();
-                while (next < size && !closed) {
-                    byte[] message = terminal.read(next++).message();
-                    synchronized (this) {
-                        session.send(BufferData.create(message), true);
-                    }
-                }
-                if (book.shuttingDown() && next >= terminal.size()) {
-                    synchronized (this) {
-                        session.close(1000, "");
-                    }
-                    drained = true;
-                    return;
-                }
-                terminal.awaitMore(next, POLL_MS);
+        Stream(HttpExchange exchange, boolean badStartTime, Long startMillis) {
+            super(exchange);
+            this.badStartTime = badStartTime;
+            this.startMillis = startMillis;
+        }
+
+        @Override
+        protected void onOpen() {
+            if (badStartTime) {
+                closeQuietly(CloseCode.UnsupportedData, "failed to parse start_time value");
+                return;
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            // a write error ends the stream silently (and does not count as drained)
-        } finally {
-            clients.closed(drained);
+            clients.opened();
+            Thread.ofVirtual().name("logs-ws").start(this::stream);
         }
-    }
 
-    @Override
-    public void onPing(WsSession session, BufferData buffer) {
-        synchronized (this) {
-            session.pong(buffer);
+        private void stream() {
+            boolean drained = false;
+            try {
+                EventLog terminal = book.terminal();
+                int next = startMillis == null ? 0 : terminal.firstAfter(startMillis - 1, terminal.size());
+                while (!closed) {
+                    int size = terminal.size();
+                    while (next < size && !closed) {
+                        send(terminal.read(next++).message());
+                    }
+                    if (book.shuttingDown() && next >= terminal.size()) {
+                        close(CloseCode.NormalClosure, "", false);
+                        drained = true;
+                        return;
+                    }
+                    terminal.awaitMore(next, POLL_MS);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (IOException | RuntimeException e) {
+                // a write error ends the stream silently (and does not count as drained)
+            } finally {
+                clients.closed(drained);
+            }
         }
-    }
 
-    @Override
-    public void onClose(WsSession session, int status, String reason) {
-        closed = true;
-    }
+        private void closeQuietly(CloseCode code, String reason) {
+            try {
+                close(code, reason, false);
+            } catch (IOException ignored) {
+                // the client is gone already
+            }
+        }
 
-    @Override
-    public void onError(WsSession session, Throwable t) {
-        closed = true;
+        @Override
+        protected void onClose(CloseCode code, String reason, boolean initiatedByRemote) {
+            closed = true;
+        }
+
+        @Override
+        protected void onMessage(WebSocketFrame message) {
+            // clients only listen
+        }
+
+        @Override
+        protected void onPong(WebSocketFrame pong) {
+            // pings are answered by the library; pongs need nothing
+        }
     }
 }

@@ -7,20 +7,10 @@ import ai.dstack.runner.logs.EventLog;
 import ai.dstack.runner.logs.JobStateEvent;
 import ai.dstack.runner.logs.LogBook;
 import com.fasterxml.jackson.core.JsonGenerator;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import io.helidon.http.HeaderNames;
-import io.helidon.http.Method;
-import io.helidon.http.PathMatchers;
-import io.helidon.webserver.http.Handler;
-import io.helidon.webserver.http.HttpRules;
-import io.helidon.webserver.http.HttpService;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
-
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -37,10 +27,10 @@ import java.util.Optional;
  * curl 'localhost:10999/api/pull?timestamp=0'
  * curl -X POST localhost:10999/api/stop
  * curl localhost:10999/api/metrics
+ * websocat 'ws://localhost:10999/logs_ws?start_time=2026-01-01T00:00:00Z'   (LogsWebSocket)
  * </pre>
  */
-public final class RunnerApi implements HttpService {
-    private static final String TEXT = "text/plain; charset=utf-8";
+final class RunnerApi {
     private static final String JSON = "application/json";
 
     private final Executor executor;
@@ -50,8 +40,8 @@ public final class RunnerApi implements HttpService {
     private final long pullMaxBytes;
     private final byte[] healthcheck;
 
-    public RunnerApi(String version, Executor executor, LogBook book, MetricsSource metrics, long submitMaxBytes,
-                     long pullMaxBytes) {
+    RunnerApi(String version, Executor executor, LogBook book, MetricsSource metrics, long submitMaxBytes,
+              long pullMaxBytes) {
         this.executor = executor;
         this.book = book;
         this.metrics = metrics;
@@ -62,116 +52,90 @@ public final class RunnerApi implements HttpService {
                 + version.replace("\\", "\\\\").replace("\"", "\\\"") + "\"}\n").getBytes(StandardCharsets.UTF_8);
     }
 
-    @Override
-    public void routing(HttpRules rules) {
-        get(rules, "/api/healthcheck", this::healthcheck);
-        get(rules, "/api/metrics", this::metrics);
-        post(rules, "/api/submit", this::submit);
-        post(rules, "/api/upload_archive", this::uploadArchive);
-        post(rules, "/api/upload_code", this::uploadCode);
-        post(rules, "/api/run", this::run);
-        get(rules, "/api/pull", this::pull);
-        post(rules, "/api/stop", this::stop);
-        get(rules, "/logs_ws", (req, res) -> text(res, 400, "Bad Request"));
+    /** The API's routes; {@code /logs_ws} is the websocket's own. */
+    void routing(Routes routes, Routes.Handler logsWebSocket) {
+        routes.get("/api/healthcheck", this::healthcheck)
+                .get("/api/metrics", this::metrics)
+                .post("/api/submit", this::submit)
+                .post("/api/upload_archive", this::uploadArchive)
+                .post("/api/upload_code", this::uploadCode)
+                .post("/api/run", this::run)
+                .get("/api/pull", this::pull)
+                .post("/api/stop", this::stop)
+                .get("/logs_ws", logsWebSocket);
     }
 
-    private static void get(HttpRules rules, String path, Handler handler) {
-        rules.route(Method.predicate(Method.GET, Method.HEAD), PathMatchers.exact(path), handler);
-        rules.any(path, (req, res) -> notAllowed(res, "GET, HEAD"));
+    private static void ok(Call call) throws IOException {
+        call.text(200, "");
     }
 
-    private static void post(HttpRules rules, String path, Handler handler) {
-        rules.route(Method.POST, path, handler);
-        rules.any(path, (req, res) -> notAllowed(res, "POST"));
-    }
-
-    private static void notAllowed(ServerResponse res, String allow) {
-        res.header(HeaderNames.ALLOW, allow);
-        text(res, 405, "Method Not Allowed");
-    }
-
-    static void text(ServerResponse res, int status, String message) {
-        res.status(status);
-        res.header(HeaderNames.CONTENT_TYPE, TEXT);
-        res.send((message + "\n").getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static void ok(ServerResponse res) {
-        text(res, 200, "");
-    }
-
-    private static void json(ServerResponse res, Object body) throws JsonProcessingException {
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, JSON);
+    private static void json(Call call, Object body) throws IOException {
         byte[] bytes = Json.MAPPER.writeValueAsBytes(body);
-        byte[] withNewline = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+        byte[] withNewline = Arrays.copyOf(bytes, bytes.length + 1);
         withNewline[bytes.length] = '\n';
-        res.send(withNewline);
+        call.bytes(200, JSON, withNewline);
     }
 
-    private void healthcheck(ServerRequest req, ServerResponse res) {
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, JSON);
-        res.send(healthcheck);
+    private void healthcheck(Call call) throws IOException {
+        call.bytes(200, JSON, healthcheck);
     }
 
-    private void metrics(ServerRequest req, ServerResponse res) throws JsonProcessingException {
+    private void metrics(Call call) throws IOException {
         Optional<Object> sample;
         try {
             sample = metrics.sample();
         } catch (Exception e) {
-            text(res, 500, e.getMessage() == null ? e.toString() : e.getMessage());
+            call.text(500, e.getMessage() == null ? e.toString() : e.getMessage());
             return;
         }
         if (sample.isEmpty()) {
-            text(res, 404, "Metrics collector is not available");
+            call.text(404, "Metrics collector is not available");
             return;
         }
-        json(res, sample.get());
+        json(call, sample.get());
     }
 
-    private void submit(ServerRequest req, ServerResponse res) throws IOException {
+    private void submit(Call call) throws IOException {
         try {
             executor.require(Executor.State.WAIT_SUBMIT, Executor.State.WAIT_RUN);
         } catch (Executor.Conflict e) {
-            text(res, 409, "Conflict");
+            call.text(409, "Conflict");
             return;
         }
-        Optional<String> contentType = req.headers().first(HeaderNames.CONTENT_TYPE);
-        if (contentType.isPresent() && !mediaType(contentType.get()).equals("application/json")) {
-            text(res, 415, "Content-Type header is not application/json");
+        String contentType = call.header("Content-Type");
+        if (contentType != null && !mediaType(contentType).equals("application/json")) {
+            call.text(415, "Content-Type header is not application/json");
             return;
         }
         byte[] body;
-        try (InputStream in = req.content().inputStream()) {
-            body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, submitMaxBytes + 1));
-        }
-        if (body.length > submitMaxBytes) {
-            text(res, 413, "Request body must not be larger than 1MB");
+        try {
+            body = call.bodyAtMost(submitMaxBytes);
+        } catch (Call.TooLarge e) {
+            call.text(413, "Request body must not be larger than 1MB");
             return;
         }
         if (body.length == 0) {
-            text(res, 400, "Request body must not be empty");
+            call.text(400, "Request body must not be empty");
             return;
         }
         Submission submission;
         try {
             submission = Json.MAPPER.readValue(body, Submission.class);
         } catch (IOException e) {
-            text(res, 400, "Request body contains badly-formed JSON: " + firstLine(e.getMessage()));
+            call.text(400, "Request body contains badly-formed JSON: " + firstLine(e.getMessage()));
             return;
         }
         if (submission == null) {
-            text(res, 400, "Request body must be a JSON object");
+            call.text(400, "Request body must be a JSON object");
             return;
         }
         try {
             executor.submit(submission);
         } catch (Executor.Conflict e) {
-            text(res, 409, "Conflict");
+            call.text(409, "Conflict");
             return;
         }
-        ok(res);
+        ok(call);
     }
 
     private static String mediaType(String contentType) {
@@ -187,11 +151,10 @@ public final class RunnerApi implements HttpService {
         return nl < 0 ? message : message.substring(0, nl);
     }
 
-    private void uploadArchive(ServerRequest req, ServerResponse res) throws IOException {
+    private void uploadArchive(Call call) throws IOException {
         try {
             executor.require(Executor.State.WAIT_RUN);
-            Multipart form = Multipart.open(req.headers().first(HeaderNames.CONTENT_TYPE).orElse(null),
-                    req.content().inputStream());
+            Multipart form = Multipart.open(call.header("Content-Type"), call.body());
             Multipart.Part part = form.next();
             if (part == null) {
                 throw new Multipart.BadForm(400, "empty form");
@@ -210,11 +173,11 @@ public final class RunnerApi implements HttpService {
             if (form.next() != null) {
                 throw new Multipart.BadForm(400, "extra form field(s)");
             }
-            ok(res);
+            ok(call);
         } catch (Executor.Conflict e) {
-            text(res, 409, "Conflict");
+            call.text(409, "Conflict");
         } catch (Multipart.BadForm e) {
-            text(res, e.status, e.status == 500 ? "" : e.getMessage());
+            call.text(e.status, e.status == 500 ? "" : e.getMessage());
         }
     }
 
@@ -224,49 +187,48 @@ public final class RunnerApi implements HttpService {
         return name.equals(".") || name.equals("..") ? "" : name;
     }
 
-    private void uploadCode(ServerRequest req, ServerResponse res) throws IOException {
+    private void uploadCode(Call call) throws IOException {
         try {
             executor.require(Executor.State.WAIT_RUN);
-            executor.receiveCode(req.content().inputStream());
-            ok(res);
+            executor.receiveCode(call.body());
+            ok(call);
         } catch (Executor.Conflict e) {
-            text(res, 409, "Conflict");
+            call.text(409, "Conflict");
         }
     }
 
-    private void run(ServerRequest req, ServerResponse res) throws JsonProcessingException {
+    private void run(Call call) throws IOException {
         Optional<Executor.RunInfo> info;
         try {
             info = executor.run();
         } catch (Executor.Conflict e) {
-            text(res, 409, "Conflict");
+            call.text(409, "Conflict");
             return;
         }
         if (info.isEmpty()) {
-            ok(res);
+            ok(call);
             return;
         }
         Map<String, String> body = new LinkedHashMap<>();
         body.put("working_dir", info.get().workingDir());
         body.put("username", info.get().username());
-        json(res, body);
+        json(call, body);
     }
 
-    private void pull(ServerRequest req, ServerResponse res) throws IOException {
+    private void pull(Call call) throws IOException, Call.BadRequest {
         long after = 0;
-        if (req.query().contains("timestamp")) {
+        String timestamp = call.query("timestamp");
+        if (timestamp != null) {
             try {
-                after = Long.parseLong(req.query().get("timestamp"));
+                after = Long.parseLong(timestamp);
             } catch (NumberFormatException e) {
-                text(res, 400, "Bad Request");
+                call.text(400, "Bad Request");
                 return;
             }
         }
         LogBook.Page page = book.pull(after, pullMaxBytes);
-        res.status(200);
-        res.header(HeaderNames.CONTENT_TYPE, JSON);
         // streamed: a page of logs is never held twice in memory
-        try (OutputStream out = res.outputStream(); JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
+        try (OutputStream out = call.stream(JSON); JsonGenerator g = Json.MAPPER.getFactory().createGenerator(out)) {
             g.writeStartObject();
             g.writeArrayFieldStart("job_states");
             for (JobStateEvent s : page.jobStates()) {
@@ -307,8 +269,8 @@ public final class RunnerApi implements HttpService {
         g.writeEndArray();
     }
 
-    private void stop(ServerRequest req, ServerResponse res) {
+    private void stop(Call call) throws IOException {
+        ok(call); // answered first: a stop after the job lets the runner exit at once
         executor.stop();
-        ok(res);
     }
 }

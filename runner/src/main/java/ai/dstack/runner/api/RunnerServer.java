@@ -3,55 +3,52 @@ package ai.dstack.runner.api;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.Executor;
 import ai.dstack.runner.logs.LogBook;
-import io.helidon.http.HttpException;
-import io.helidon.webserver.WebServer;
-import io.helidon.webserver.http.ServerRequest;
-import io.helidon.webserver.http.ServerResponse;
-import io.helidon.webserver.websocket.WsRouting;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import robaho.net.httpserver.DefaultHttpServerProvider;
 
-/** The runner's web server: the HTTP API plus {@code /logs_ws}. */
+/**
+ * The runner's web server: the HTTP API plus {@code /logs_ws}, on robaho's implementation of the
+ * JDK's {@code com.sun.net.httpserver} API (a maintained library with WebSocket support; it starts
+ * in a fraction of Helidon's time and memory, which matters in every user container: see
+ * bench/runner-server-spike.md). One virtual thread per connection.
+ */
 public final class RunnerServer {
-    private final WebServer server;
+    private final HttpServer server;
+    private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final WsClients wsClients = new WsClients();
 
     /**
+     * Binds the port at once (so a taken port fails here).
+     *
      * @param address bind address, "" for all interfaces (honoured exactly, never widened)
      */
     public RunnerServer(String address, int port, String version, Executor executor, LogBook book,
                         MetricsSource metrics, long submitMaxBytes, long pullMaxBytes) {
-        RunnerApi api = new RunnerApi(version, executor, book, metrics, submitMaxBytes, pullMaxBytes);
-        server = WebServer.builder()
-                .host(address.isEmpty() ? "0.0.0.0" : address)
-                .port(port)
-                .shutdownHook(false)
-                // no service discovery: the API writes its own bytes and needs no encodings
-                .mediaContext(m -> m.mediaSupportsDiscoverServices(false))
-                .contentEncoding(e -> e.contentEncodingsDiscoverServices(false))
-                .routing(r -> r.register(api)
-                        .error(Exception.class, RunnerServer::unexpected))
-                .addRouting(WsRouting.builder().endpoint("/logs_ws", () -> new LogsWebSocket(book, wsClients)))
-                .build();
-    }
-
-    /** Routing misses keep their status (404, 405…); anything else is a 500 with an empty body. */
-    private static void unexpected(ServerRequest req, ServerResponse res, Exception e) {
-        if (e instanceof HttpException http) {
-            RunnerApi.text(res, http.status().code(), http.status().reasonPhrase());
-        } else {
-            RunnerApi.text(res, 500, "");
+        Routes routes = new Routes();
+        LogsWebSocket logsWs = new LogsWebSocket(book, wsClients);
+        new RunnerApi(version, executor, book, metrics, submitMaxBytes, pullMaxBytes).routing(routes, logsWs::handle);
+        try {
+            server = new DefaultHttpServerProvider().createHttpServer(
+                    new InetSocketAddress(address.isEmpty() ? "0.0.0.0" : address, port), 0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
+        server.setExecutor(threads);
+        server.createContext("/", routes);
     }
 
-    /** Starts listening; throws when the address cannot be bound. */
+    /** Starts serving. */
     public void start() {
         server.start();
-        if (!server.isRunning()) {
-            throw new IllegalStateException("the HTTP server did not start");
-        }
     }
 
     public int port() {
-        return server.port();
+        return server.getAddress().getPort();
     }
 
     public WsClients wsClients() {
@@ -59,6 +56,7 @@ public final class RunnerServer {
     }
 
     public void stop() {
-        server.stop();
+        server.stop(0);
+        threads.shutdownNow();
     }
 }

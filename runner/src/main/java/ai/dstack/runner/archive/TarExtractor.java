@@ -3,6 +3,7 @@ package ai.dstack.runner.archive;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -17,10 +18,12 @@ import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 
 /**
- * Extracts an uncompressed tar under a root directory without ever writing outside it: entries
- * with {@code ..}, absolute names, paths through symlinks, hard links to outside files and
- * symlinks pointing outside the root are skipped and reported; everything written is returned
- * so that only those paths get chowned.
+ * Extracts an uncompressed tar under a root directory without ever writing outside it, in the
+ * archive's order. Absolute entry names are re-rooted under it (as Go's runner does); symlinks are
+ * created as they are, also those pointing outside ({@code python -> /usr/bin/python3}), but nothing
+ * is ever written through one: entries whose path goes through a symlink, names with {@code ..} and
+ * hard links to files outside are skipped and reported. Everything written is returned so that
+ * only those paths get chowned (without following links).
  */
 public final class TarExtractor {
     private static final int UMASK = 0022;
@@ -29,8 +32,6 @@ public final class TarExtractor {
     private final String renameFirst;
     private final Consumer<String> report;
     private final List<Path> written = new ArrayList<>();
-    private final List<TarArchiveEntry> links = new ArrayList<>();
-    private final List<Path> linkPaths = new ArrayList<>();
 
     private TarExtractor(Path root, String renameFirst, Consumer<String> report) {
         this.root = root.toAbsolutePath().normalize();
@@ -52,48 +53,35 @@ public final class TarExtractor {
     }
 
     private void run(InputStream tar) throws IOException {
-        TarArchiveInputStream in = new TarArchiveInputStream(tar);
+        // Names are UTF-8 bytes (what git and Go's tar write), whatever the JVM's default charset.
+        TarArchiveInputStream in = new TarArchiveInputStream(tar, StandardCharsets.UTF_8.name());
         TarArchiveEntry entry;
         while ((entry = in.getNextEntry()) != null) {
             Path target = target(entry.getName());
             if (target == null) {
                 continue;
             }
+            if (!safeParents(target, entry.getName())) {
+                continue;
+            }
             if (entry.isDirectory()) {
-                if (safeParents(target, entry.getName())) {
-                    makeDir(target, entry.getMode());
-                }
-            } else if (entry.isSymbolicLink() || entry.isLink()) {
-                links.add(entry);
-                linkPaths.add(target);
+                makeDir(target, entry.getMode());
+            } else if (entry.isSymbolicLink()) {
+                symlink(entry, target);
+            } else if (entry.isLink()) {
+                hardLink(entry, target);
             } else if (entry.isFile()) {
-                if (safeParents(target, entry.getName())) {
-                    writeFile(target, in, entry.getMode());
-                }
+                writeFile(target, in, entry.getMode());
             } else {
                 report.accept("skipped archive entry " + entry.getName() + ": unsupported type");
-            }
-        }
-        for (int i = 0; i < links.size(); i++) { // hard links first, then symlinks
-            if (links.get(i).isLink()) {
-                hardLink(links.get(i), linkPaths.get(i));
-            }
-        }
-        for (int i = 0; i < links.size(); i++) {
-            if (links.get(i).isSymbolicLink()) {
-                symlink(links.get(i), linkPaths.get(i));
             }
         }
     }
 
     /** The path an entry name maps to, or null (reported unless it is the root itself). */
     private Path target(String name) {
-        if (name.startsWith("/")) {
-            report.accept("skipped archive entry " + name + ": absolute path");
-            return null;
-        }
         List<String> parts = new ArrayList<>();
-        for (String part : name.split("/")) {
+        for (String part : name.split("/")) { // a leading "/" gives empty parts: re-rooted
             if (part.isEmpty() || part.equals(".")) {
                 continue;
             }
@@ -172,8 +160,7 @@ public final class TarExtractor {
         if (target == null) {
             return; // the target name itself was refused (and reported)
         }
-        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS)
-                || !safeParents(target, entry.getLinkName()) || !safeParents(link, entry.getName())) {
+        if (!Files.isRegularFile(target, LinkOption.NOFOLLOW_LINKS) || !safeParents(target, entry.getLinkName())) {
             report.accept("skipped hard link " + entry.getName() + ": target " + entry.getLinkName()
                     + " is not a file inside the destination");
             return;
@@ -185,17 +172,12 @@ public final class TarExtractor {
         written.add(link);
     }
 
+    /** The link as it is, wherever it points; later entries under it are skipped (safeParents). */
     private void symlink(TarArchiveEntry entry, Path link) throws IOException {
-        String dest = entry.getLinkName();
-        Path resolved = dest.startsWith("/") ? Path.of(dest).normalize() : link.getParent().resolve(dest).normalize();
-        if (!resolved.startsWith(root) || !safeParents(link, entry.getName())) {
-            report.accept("skipped symlink " + entry.getName() + " -> " + dest + ": points outside the destination");
-            return;
-        }
         if (!replace(link, entry.getName())) {
             return;
         }
-        Files.createSymbolicLink(link, Path.of(dest));
+        Files.createSymbolicLink(link, Path.of(entry.getLinkName()));
         written.add(link);
     }
 

@@ -39,6 +39,7 @@ public final class Executor {
     private final JobContext ctx;
     private final CountDownLatch runAccepted = new CountDownLatch(1);
     private final CountDownLatch finished = new CountDownLatch(1);
+    private final CountDownLatch stoppedAfterFinish = new CountDownLatch(1);
     private State state = State.WAIT_SUBMIT;
     private Submission submission;
     private LogQuota quota = LogQuota.unlimited();
@@ -122,7 +123,7 @@ public final class Executor {
             jobLog = ctx.log().forJob(ctx.tempDir().resolve("runner.log"), ctx.book());
         } catch (IOException e) {
             ctx.log().error("cannot open runner.log: " + e.getMessage());
-            ctx.book().recordState("failed", "", "", null);
+            ctx.book().recordState("failed", "executor_error", "Cannot open runner.log (" + e.getMessage() + ")", null);
             finish();
             return Optional.empty();
         }
@@ -135,19 +136,31 @@ public final class Executor {
         try {
             user = ctx.hooks().users().resolve(submission.jobSpecOrEmpty().user(), ctx.runner());
         } catch (SetupException | RuntimeException e) {
-            return preRunFailed(jobLog, "Failed to set job user (" + e.getMessage() + ")");
+            return preRunFailed(jobLog, "Failed to set job user (" + describe(e) + ")");
         }
         try {
             String wd = submission.jobSpecOrEmpty().workingDir();
             workingDir = wd == null ? ctx.cwd() : JobPaths.expand(wd, user.home(), null);
-        } catch (SetupException e) {
-            return preRunFailed(jobLog, "Failed to set job working dir (" + e.getMessage() + ")");
+        } catch (SetupException | RuntimeException e) {
+            return preRunFailed(jobLog, "Failed to set job working dir (" + describe(e) + ")");
         }
-        jobLog.info("job user " + (user.name().isEmpty() ? "uid " + user.uid() : user.name())
-                + ", working dir " + workingDir);
-        job = new JobRun(ctx, submission, codeBlob, quota, jobLog, user, workingDir, this::finish);
-        Thread.ofPlatform().name("job").start(job);
-        return Optional.of(new RunInfo(workingDir.toString(), user.name()));
+        // The state has moved on: whatever fails from here is the job's failed state, never a 500.
+        try {
+            jobLog.info("job user " + (user.name().isEmpty() ? "uid " + user.uid() : user.name())
+                    + ", working dir " + workingDir);
+            job = new JobRun(ctx, submission, codeBlob, quota, jobLog, user, workingDir, this::finish);
+            Thread.ofPlatform().name("job").start(job);
+            return Optional.of(new RunInfo(workingDir.toString(), user.name()));
+        } catch (RuntimeException | Error e) {
+            job = null;
+            return preRunFailed(jobLog, "Failed to start the job (" + describe(e) + ")");
+        }
+    }
+
+    /** A one-line description of an unexpected failure: its message, else its type. */
+    static String describe(Throwable t) {
+        String m = t.getMessage();
+        return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
     }
 
     private Optional<RunInfo> preRunFailed(RunnerLog jobLog, String message) {
@@ -160,12 +173,16 @@ public final class Executor {
 
     /**
      * {@code /api/stop}: cancels a running job (the state follows when its terminal event is
-     * recorded); in any other state goes straight to {@code wait_logs_finished}.
+     * recorded); in any other state goes straight to {@code wait_logs_finished}. A stop once the job
+     * has finished ends the runner's linger (docs/runner-behaviour.md).
      */
     public synchronized void stop() {
         if (state == State.SERVE_LOGS && job != null) {
             job.cancel(JobRun.Cancel.STOP);
             return;
+        }
+        if (state == State.WAIT_LOGS_FINISHED) {
+            stoppedAfterFinish.countDown();
         }
         if (state != State.SERVE_LOGS) {
             finish();
@@ -184,6 +201,11 @@ public final class Executor {
 
     public boolean awaitFinished(long millis) throws InterruptedException {
         return finished.await(millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Waits until {@code /api/stop} arrives after the job finished; true if it did. */
+    public boolean awaitStopAfterFinish(long millis) throws InterruptedException {
+        return stoppedAfterFinish.await(millis, TimeUnit.MILLISECONDS);
     }
 
     public boolean runAccepted() {

@@ -1,5 +1,6 @@
 package ai.dstack.runner.job;
 
+import ai.dstack.runner.env.Shell;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -72,7 +73,7 @@ final class JobEnvironment {
         StringBuilder out = new StringBuilder();
         env.forEach((name, value) -> {
             if (!NOT_PROFILED.contains(name) && IDENTIFIER.matcher(name).matches()) {
-                out.append("export ").append(name).append("='").append(value.replace("'", "'\"'\"'")).append("'\n");
+                out.append("export ").append(name).append('=').append(Shell.quote(value)).append('\n');
             }
         });
         out.append("cd \"$DSTACK_WORKING_DIR\"\n");
@@ -83,7 +84,7 @@ final class JobEnvironment {
         Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
         JobPaths.chown(tmp, user);
         Files.move(tmp, profile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        String line = ". '" + profile + "'";
+        String line = ". " + Shell.quote(profile.toString());
         String current = Files.exists(etcProfile) ? Files.readString(etcProfile, StandardCharsets.ISO_8859_1) : null;
         if (current == null) {
             Files.writeString(etcProfile, "\n" + line + "\n");

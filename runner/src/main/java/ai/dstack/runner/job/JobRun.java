@@ -87,9 +87,9 @@ final class JobRun implements Runnable {
     public void run() {
         try {
             execute();
-        } catch (Throwable t) {
+        } catch (Throwable t) { // OutOfMemoryError included: the job ends failed with a reason
             jobLog.error("job failed: " + t);
-            record("failed", "", "", null);
+            record("failed", "executor_error", "Job failed (" + Executor.describe(t) + ")", null);
         } finally {
             ctx.hooks().home().cleanUp(user, jobLog::warn);
             jobLog.close();
@@ -108,7 +108,7 @@ final class JobRun implements Runnable {
                     StandardOpenOption.APPEND);
         } catch (IOException e) {
             jobLog.error("cannot open job.log: " + e.getMessage());
-            record("failed", "", "", null);
+            record("failed", "executor_error", "Cannot open job.log (" + e.getMessage() + ")", null);
             return;
         }
         try (rawLog) {
@@ -256,7 +256,7 @@ final class JobRun implements Runnable {
                 JobPaths.makeDirs(workingDir, user);
             } catch (IOException | SetupException e) {
                 jobLog.error("cannot prepare the job: " + e.getMessage());
-                record("failed", "", "", null);
+                record("failed", "executor_error", "Cannot prepare the job (" + e.getMessage() + ")", null);
                 return;
             }
             try {
@@ -274,7 +274,7 @@ final class JobRun implements Runnable {
                     p = JobProcess.start(commands, env, workingDir, user, ctx.runtimeHome());
                 } catch (IOException | Posix.NativeException e) {
                     jobLog.error("cannot start the job: " + e.getMessage());
-                    record("failed", "", "", null);
+                    record("failed", "executor_error", "Cannot start the job (" + e.getMessage() + ")", null);
                     return;
                 }
                 process = p;

@@ -1,5 +1,6 @@
 package ai.dstack.runner.metrics;
 
+import ai.dstack.runner.env.ImageEnvironment;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
@@ -127,8 +128,10 @@ public final class GpuTool {
 
     /** Output of the tool, or empty when it timed out or exited non-zero. */
     private Optional<String> execute() throws IOException {
-        Process p = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).start();
+        ProcessBuilder pb = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        ImageEnvironment.restore(pb.environment());
+        Process p = pb.start();
         CompletableFuture<String> out = new CompletableFuture<>();
         Thread.ofVirtual().start(() -> {
             try (InputStream in = p.getInputStream()) {

@@ -26,23 +26,14 @@ public final class MetricsCollector {
     }
 
     /**
-     * A collector for the real system, with the GPU tool timeout and cache from the environment:
-     * {@code DSTACK_RUNNER_GPU_TOOL_TIMEOUT} (ms, default 5000) and {@code DSTACK_RUNNER_GPU_METRICS_CACHE}
-     * (ms, default 2000).
+     * A collector for the real system.
+     *
+     * @param gpuToolTimeout longest wait for one GPU tool run
+     * @param gpuCache       how long a GPU tool reading is reused
      */
-    public static MetricsCollector forSystem() {
+    public static MetricsCollector forSystem(Duration gpuToolTimeout, Duration gpuCache) {
         Path root = Path.of("/");
-        return new MetricsCollector(root, GpuTool.detect(root, System.getenv("PATH"),
-                millis("DSTACK_RUNNER_GPU_TOOL_TIMEOUT", 5000), millis("DSTACK_RUNNER_GPU_METRICS_CACHE", 2000)));
-    }
-
-    private static Duration millis(String env, long fallback) {
-        String v = System.getenv(env);
-        try {
-            return Duration.ofMillis(v == null || v.isBlank() ? fallback : Long.parseLong(v.trim()));
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(env + " must be a number of milliseconds: " + v, e);
-        }
+        return new MetricsCollector(root, GpuTool.detect(root, System.getenv("PATH"), gpuToolTimeout, gpuCache));
     }
 
     /**

@@ -96,9 +96,14 @@ public final class RemoteRepo {
             Repository repo = git.getRepository();
             checkout(git, spec);
             updateSubmodules(repo, auth);
+            // Only values that are set (as go-git): an empty one would override the user's own git config.
             StoredConfig config = repo.getConfig();
-            config.setString("user", null, "name", spec.configName() == null ? "" : spec.configName());
-            config.setString("user", null, "email", spec.configEmail() == null ? "" : spec.configEmail());
+            if (spec.configName() != null && !spec.configName().isEmpty()) {
+                config.setString("user", null, "name", spec.configName());
+            }
+            if (spec.configEmail() != null && !spec.configEmail().isEmpty()) {
+                config.setString("user", null, "email", spec.configEmail());
+            }
             config.save();
             if (diff != null && Files.exists(diff) && Files.size(diff) > 0) {
                 applyDiff(git, diff);

@@ -5,8 +5,8 @@ package ai.dstack.runner.repo;
  *
  * @param branch branch to clone and check out, or null/empty for the remote HEAD
  * @param hash commit to check out, or null/empty
- * @param configName local {@code user.name} (written even when empty)
- * @param configEmail local {@code user.email} (written even when empty)
+ * @param configName local {@code user.name}; null or empty: not written (the user's own config applies)
+ * @param configEmail local {@code user.email}; null or empty: not written
  * @param singleBranch fetch only the cloned branch
  */
 public record RemoteRepoSpec(String branch, String hash, String configName, String configEmail,

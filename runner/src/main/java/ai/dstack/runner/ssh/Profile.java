@@ -1,5 +1,6 @@
 package ai.dstack.runner.ssh;
 
+import ai.dstack.runner.env.Shell;
 import ai.dstack.runner.user.JobUser;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -31,7 +32,7 @@ public final class Profile {
     public static void write(Path profile, Path etcProfile, Map<String, String> env, JobUser user) throws IOException {
         Files.createDirectories(profile.getParent());
         PrivateFiles.write(profile, render(env), "rw-------", user);
-        String source = ". '" + profile.toAbsolutePath().toString().replace("'", "'\\''") + "'";
+        String source = ". " + Shell.quote(profile.toAbsolutePath().toString());
         if (Files.exists(etcProfile) && Files.readAllLines(etcProfile).contains(source)) {
             return;
         }
@@ -47,14 +48,9 @@ public final class Profile {
         StringBuilder out = new StringBuilder();
         new TreeMap<>(env).forEach((name, value) -> {
             if (!SKIPPED.contains(name) && SHELL_NAME.matcher(name).matches()) {
-                out.append("export ").append(name).append('=').append(quote(value)).append('\n');
+                out.append("export ").append(name).append('=').append(Shell.quote(value)).append('\n');
             }
         });
         return out.append("cd \"$DSTACK_WORKING_DIR\"\n").toString();
-    }
-
-    /** Single-quoted for POSIX sh: a quote inside becomes {@code '\''}. */
-    static String quote(String value) {
-        return "'" + (value == null ? "" : value).replace("'", "'\\''") + "'";
     }
 }

@@ -1,5 +1,6 @@
 package ai.dstack.runner.ssh;
 
+import ai.dstack.runner.env.ImageEnvironment;
 import ai.dstack.runner.files.Trees;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -66,17 +67,21 @@ public final class Sshd implements AutoCloseable {
             PrivateFiles.directory(d, "rwxr-xr-x");
         }
         if (!Files.isExecutable(settings.sshdBinary())) {
-            LOG.log(System.Logger.Level.WARNING, "sshd not available: {0} is missing", settings.sshdBinary());
+            // the runner reports this in its own log ("SSH is unavailable"); a warning here would also load and
+            // run JUL's formatter on every start in sshd-less images
+            LOG.log(System.Logger.Level.DEBUG, "sshd not available: {0} is missing", settings.sshdBinary());
             return sshd;
         }
         List<Path> hostKeys = generateHostKeys(conf);
         Path config = conf.resolve("sshd_config");
         PrivateFiles.write(config, config(settings, keys, hostKeys), "rw-r--r--", null);
 
-        Process p = new ProcessBuilder(settings.sshdBinary().toString(), "-D", "-f", config.toString(),
+        ProcessBuilder pb = new ProcessBuilder(settings.sshdBinary().toString(), "-D", "-f", config.toString(),
                 "-E", log.toString())
                 .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        ImageEnvironment.restore(pb.environment());
+        Process p = pb.start();
         LOG.log(System.Logger.Level.INFO, "sshd started on port {0} (pid {1})", settings.port(), p.pid());
         return new Sshd(settings, keys, p);
     }
@@ -99,15 +104,27 @@ public final class Sshd implements AutoCloseable {
         return String.join("\n", lines) + "\n";
     }
 
-    /** Fresh host keys with an empty passphrase, generated in a temp dir and copied (private 0600, public 0644). */
+    /**
+     * Fresh host keys with an empty passphrase, generated in a temp dir (all types at once: the runner answers
+     * its first healthcheck only after sshd started) and copied (private 0600, public 0644).
+     */
     private static List<Path> generateHostKeys(Path conf) throws IOException {
         Path tmp = Files.createTempDirectory("dstack-host-keys",
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         try {
+            List<Process> running = new ArrayList<>();
+            for (String type : HOST_KEY_TYPES) {
+                ProcessBuilder pb = new ProcessBuilder("ssh-keygen", "-q", "-t", type, "-N", "", "-C", "dstack", "-f",
+                        tmp.resolve("ssh_host_" + type + "_key").toString()).redirectErrorStream(true);
+                ImageEnvironment.restore(pb.environment());
+                running.add(pb.start());
+            }
+            for (Process p : running) {
+                await(p);
+            }
             List<Path> keys = new ArrayList<>();
             for (String type : HOST_KEY_TYPES) {
                 String name = "ssh_host_" + type + "_key";
-                run(List.of("ssh-keygen", "-q", "-t", type, "-N", "", "-C", "dstack", "-f", tmp.resolve(name).toString()));
                 Path key = conf.resolve(name);
                 Files.copy(tmp.resolve(name), key, StandardCopyOption.REPLACE_EXISTING);
                 Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
@@ -122,17 +139,16 @@ public final class Sshd implements AutoCloseable {
         }
     }
 
-    private static void run(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+    private static void await(Process p) throws IOException {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         try {
             if (p.waitFor() != 0) {
-                throw new IOException(command.getFirst() + " failed (" + p.exitValue() + "): " + out.strip());
+                throw new IOException("ssh-keygen failed (" + p.exitValue() + "): " + out.strip());
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             p.destroyForcibly();
-            throw new IOException(command.getFirst() + " interrupted", e);
+            throw new IOException("ssh-keygen interrupted", e);
         }
     }
 

@@ -1,6 +1,7 @@
 package ai.dstack.runner.wiring;
 
 import ai.dstack.runner.RunnerOptions;
+import ai.dstack.runner.Settings;
 import ai.dstack.runner.activity.SshActivity;
 import ai.dstack.runner.hooks.MetricsSource;
 import ai.dstack.runner.job.HomeSetup;
@@ -13,7 +14,7 @@ import ai.dstack.runner.job.Submission;
 import ai.dstack.runner.metrics.MetricsCollector;
 import ai.dstack.runner.metrics.MetricsUnavailableException;
 import ai.dstack.runner.repo.GitCredentialFiles;
-import ai.dstack.runner.repo.RemoteRepo;
+import ai.dstack.runner.repo.CloneProcess;
 import ai.dstack.runner.repo.RemoteRepoSpec;
 import ai.dstack.runner.repo.RepoCredentials;
 import ai.dstack.runner.repo.RepoSetupException;
@@ -55,16 +56,22 @@ public final class Wiring {
         return c == null ? null : new RepoCredentials(c.cloneUrl(), c.privateKey(), c.oauthToken());
     }
 
+    /** The runner runtime the launcher started us from; null outside it (tests on the host). */
+    private static Path runtimeHome() {
+        String home = System.getProperty("dstack.runner.home");
+        return home == null ? null : Path.of(home);
+    }
+
     private static void setUpRemoteRepo(Submission sub, JobIdentity user, Path repoDir, Path diff, Consumer<String> log)
             throws SetupException {
         Submission.RepoData d = sub.repoData();
         RemoteRepoSpec spec = new RemoteRepoSpec(d.repoBranch(), d.repoHash(), d.repoConfigName(), d.repoConfigEmail(),
                 Boolean.TRUE.equals(sub.jobSpecOrEmpty().singleBranch()));
         try {
-            RemoteRepo.setUp(repoDir, credentials(sub), spec, diff);
+            CloneProcess.run(repoDir, credentials(sub), spec, diff, runtimeHome(), log);
             log.accept("cloned " + sub.repoCredentials().cloneUrl() + " into " + repoDir);
         } catch (RepoSetupException e) {
-            throw new SetupException(e.getMessage(), e);
+            throw new SetupException(e.detail(), e); // JobRun adds "Failed to set up the repo (…)"
         }
     }
 
@@ -165,8 +172,9 @@ public final class Wiring {
     }
 
     /** cgroup (and GPU tool) figures; 404 where no cgroup hierarchy is found. */
-    public static MetricsSource metrics() {
-        MetricsCollector collector = MetricsCollector.forSystem();
+    public static MetricsSource metrics(Settings settings) {
+        MetricsCollector collector = MetricsCollector.forSystem(Duration.ofMillis(settings.gpuToolTimeoutMs()),
+                Duration.ofMillis(settings.gpuMetricsCacheMs()));
         return () -> {
             try {
                 return Optional.of(collector.collect());

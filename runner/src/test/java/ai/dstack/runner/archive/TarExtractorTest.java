@@ -77,6 +77,41 @@ class TarExtractorTest {
     }
 
     @Test
+    void symlinksAreCreatedAsTheyAreAlsoPointingOutsideAndNothingIsWrittenThroughThem() throws IOException {
+        Path outside = Files.createDirectories(dir.resolve("outside"));
+        Path root = dir.resolve("root");
+        link("python", "/usr/bin/python3", TarArchiveEntry.LF_SYMLINK);
+        link("shared", "../shared", TarArchiveEntry.LF_SYMLINK);
+        link("tmp", outside.toString(), TarArchiveEntry.LF_SYMLINK);
+        file("tmp/escaped.txt", "no");
+        file("tmp/deeper/escaped.txt", "no");
+        link("tmp/link", "/etc/passwd", TarArchiveEntry.LF_SYMLINK);
+        file("src/main.py", "print()\n");
+        link("src/self", "main.py", TarArchiveEntry.LF_SYMLINK);
+        List<Path> written = extract(root, null);
+        assertThat(Files.readSymbolicLink(root.resolve("python"))).isEqualTo(Path.of("/usr/bin/python3"));
+        assertThat(Files.readSymbolicLink(root.resolve("shared"))).isEqualTo(Path.of("../shared"));
+        assertThat(Files.readSymbolicLink(root.resolve("tmp"))).isEqualTo(outside);
+        assertThat(Files.readString(root.resolve("src/self"))).isEqualTo("print()\n");
+        try (var left = Files.list(outside)) {
+            assertThat(left).as("nothing lands in the link's target").isEmpty();
+        }
+        assertThat(written).contains(root.resolve("python"), root.resolve("shared"), root.resolve("tmp"));
+        assertThat(String.join("\n", skipped)).contains("tmp/escaped.txt", "tmp/deeper/escaped.txt", "tmp/link");
+    }
+
+    @Test
+    void absoluteEntryNamesAreReRootedUnderTheDestination() throws IOException {
+        Path root = dir.resolve("root");
+        file("/etc/from-the-tar", "x");
+        file("//abs/dir/f.txt", "y");
+        extract(root, null);
+        assertThat(Files.readString(root.resolve("etc/from-the-tar"))).isEqualTo("x");
+        assertThat(Files.readString(root.resolve("abs/dir/f.txt"))).isEqualTo("y");
+        assertThat(skipped).isEmpty();
+    }
+
+    @Test
     void theFirstComponentIsRenamedForFileArchives() throws IOException {
         file("src/dir/a.txt", "a");
         extract(dir, "dest");

@@ -36,7 +36,7 @@ public final class Probe {
                 System.out.println("ready " + sshd.status());
                 Thread.sleep(Long.MAX_VALUE);
             }
-            case "metrics" -> System.out.println(json.writeValueAsString(MetricsCollector.forSystem().collect()));
+            case "metrics" -> System.out.println(json.writeValueAsString(MetricsCollector.forSystem(Duration.ofSeconds(5), Duration.ofSeconds(2)).collect()));
             case "user" -> System.out.println(json.writeValueAsString(JobUsers.resolve(new UserSpec(
                     id(args[1]), id(args[2]), name(args[3]), name(args[4])), Path.of("/"))));
             default -> throw new IllegalArgumentException(args[0]);

@@ -68,14 +68,7 @@ class JobUsersReposSshMetricsIT {
     }
 
     private static RunnerClient.Pulled runJob(RunnerContainer c, Map<String, Object> body, byte[] code) {
-        RunnerClient api = new RunnerClient(c.baseUrl());
-        api.awaitHealthy();
-        assertThat(api.submit(body).status()).isEqualTo(200);
-        if (code != null) {
-            assertThat(api.uploadCode(code).status()).isEqualTo(200);
-        }
-        assertThat(api.post("/api/run").status()).isEqualTo(200);
-        return api.pullToEnd();
+        return new RunnerClient(c.baseUrl()).runToEnd(body, code);
     }
 
     private static RunnerClient.Pulled runAs(String image, Map<String, Object> user, String script) {

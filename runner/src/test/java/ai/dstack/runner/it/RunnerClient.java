@@ -195,6 +195,17 @@ final class RunnerClient {
         }
     }
 
+    /** The server's order for one job: healthcheck, submit, the code if any, run, pull to the end. */
+    Pulled runToEnd(Map<String, Object> body, byte[] code) {
+        awaitHealthy();
+        org.assertj.core.api.Assertions.assertThat(submit(body).status()).isEqualTo(200);
+        if (code != null) {
+            org.assertj.core.api.Assertions.assertThat(uploadCode(code).status()).isEqualTo(200);
+        }
+        org.assertj.core.api.Assertions.assertThat(post("/api/run").status()).isEqualTo(200);
+        return pullToEnd();
+    }
+
     /** A minimal submit body for a job running {@code commands}, as the server builds it. */
     static Map<String, Object> job(List<String> commands) {
         Map<String, Object> repoData = Map.of("repo_type", "virtual");

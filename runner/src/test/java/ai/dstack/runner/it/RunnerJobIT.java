@@ -74,8 +74,43 @@ class RunnerJobIT {
                 assertThat(c.exec("ls /dstack/ssh/conf; ls /dstack/ssh/log")).contains("sshd_config", "authorized_keys", "sshd.log");
                 assertThat(pulled.jobLogs()).containsPattern("(?m)^\\s*" + m.group(1) + "\\s+" + m.group(1) + "\\s+pts/\\d+");
             }
+            assertThat(api.post("/api/stop").status()).isEqualTo(200);
             awaitExit(c);
-            assertThat(c.exitCode()).as("the runner exits 0 once the final logs were pulled").isZero();
+            assertThat(c.exitCode()).as("the runner exits 0 when stopped after the final pull").isZero();
+        }
+    }
+
+    @Test
+    void afterTheFinalPullTheRunnerAnswersAgainUntilStoppedAndDrainsAWebsocketThatStays() throws Exception {
+        // no DSTACK_RUNNER_LOGS_TIMEOUT_MS: the runner lingers for the default budget (5 min) unless stopped
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BUSYBOX, Map.of("DSTACK_RUNNER_START_TIMEOUT_MS", "120000"))) {
+            RunnerClient api = new RunnerClient(c.baseUrl());
+            api.awaitHealthy();
+            api.submit(RunnerClient.shellJob("echo one; echo two"));
+            WsRecorder stays = WsRecorder.open(c.baseUrl().replace("http://", "ws://") + "/logs_ws");
+            api.post("/api/run");
+            RunnerClient.Pulled pulled = api.pullToEnd();
+            assertThat(pulled.last().get("state").asText()).isEqualTo("done");
+
+            // the final response was lost: the server pulls again from the start, then from last_updated
+            JsonNode again = api.get("/api/pull?timestamp=0").json();
+            assertThat(again.get("has_more").asBoolean()).isFalse();
+            assertThat(again.get("job_states").get(again.get("job_states").size() - 1)).isEqualTo(pulled.last());
+            JsonNode nothingNew = api.get("/api/pull?timestamp=" + again.get("last_updated").asLong()).json();
+            assertThat(nothingNew.get("job_states")).isEmpty();
+            assertThat(nothingNew.get("job_logs")).isEmpty();
+            assertThat(nothingNew.get("runner_logs")).isEmpty();
+            assertThat(nothingNew.get("has_more").asBoolean()).isFalse();
+            assertThat(nothingNew.get("last_updated").asLong()).isEqualTo(again.get("last_updated").asLong());
+
+            assertThat(stays.closed.get(30, TimeUnit.SECONDS)).as("the websocket is drained and closed").isEqualTo(1000);
+            assertThat(stays.text()).contains("one\r\ntwo\r\n");
+            assertThat(api.get("/api/healthcheck").status()).isEqualTo(200);
+            assertThat(c.running()).as("the runner lingers after the final pull").isTrue();
+
+            assertThat(api.post("/api/stop").status()).isEqualTo(200);
+            awaitExit(c);
+            assertThat(c.exitCode()).isZero();
         }
     }
 
@@ -360,7 +395,10 @@ class RunnerJobIT {
         try (RunnerContainer c = start(LocalImages.BASE)) {
             RunnerClient api = new RunnerClient(c.baseUrl());
             api.awaitHealthy();
-            Map<String, Object> body = RunnerClient.shellJob("ls /srv/files; cat /srv/files/ok.txt /srv/files/inner");
+            Map<String, Object> body = RunnerClient.shellJob("ls /srv/files; cat /srv/files/ok.txt /srv/files/inner; "
+                    + "echo \"links: $(readlink /srv/files/etc-link) $(readlink /srv/files/up) $(readlink /workflow/link)\"; "
+                    + "echo \"outside:[$(ls -d /x /escape.txt /srv/escape.txt /abs.txt /escape-code.txt /etc/evil.txt 2>/dev/null)]\"; "
+                    + "cat /workflow/hello.txt");
             RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "local"));
             RunnerClient.spec(body).put("file_archives", List.of(Map.of("id", "evil", "path", "/srv/files")));
             api.submit(body);
@@ -383,12 +421,12 @@ class RunnerJobIT {
             RunnerClient.Pulled pulled = api.pullToEnd();
             assertThat(pulled.last().get("state").asText()).isEqualTo("done");
             assertThat(pulled.jobLogs()).contains("fine\nfine\n");
-            assertThat(pulled.runnerLogs()).contains("skipped archive entry ../x", "skipped archive entry /abs.txt",
-                    "skipped symlink files/etc-link -> /etc", "skipped symlink files/up -> ../../..",
-                    "skipped archive entry ../escape-code.txt");
-            String outside = c.exec("ls -d /x /escape.txt /srv/escape.txt /abs.txt /escape-code.txt /etc/evil.txt "
-                    + "/srv/files/etc-link /srv/files/up 2>/dev/null; ls /workflow/hello.txt");
-            assertThat(outside.trim()).isEqualTo("/workflow/hello.txt");
+            // links arrive as links wherever they point (docs/runner-field.md); nothing went through them
+            assertThat(pulled.jobLogs()).contains("links: /etc ../../.. /etc");
+            assertThat(pulled.runnerLogs()).contains("skipped archive entry ../x", "skipped archive entry ../escape-code.txt",
+                    "skipped archive entry link/evil.txt: path goes through a symlink");
+            // checked by the job itself: the runner's container stops soon after the final pull
+            assertThat(pulled.jobLogs()).contains("outside:[]\nrepo\n");
         }
     }
 

@@ -77,6 +77,25 @@ class RemoteRepoTest {
     }
 
     @Test
+    void withoutAnIdentityNoneIsWrittenSoTheUsersOwnGitConfigCommits() throws Exception {
+        Path dir = tmp.resolve("repo");
+        RemoteRepo.setUp(dir, file(), new RemoteRepoSpec("main", null, null, "", false), null);
+        String local = git(dir, "config", "--local", "--list");
+        assertThat(local).doesNotContain("user.name").doesNotContain("user.email");
+        Path home = Files.createDirectories(tmp.resolve("home"));
+        Files.writeString(home.resolve(".gitconfig"), "[user]\n\tname = Own Name\n\temail = own@example.com\n");
+        Files.writeString(dir.resolve("new.txt"), "x\n");
+        ProcessBuilder commit = new ProcessBuilder("sh", "-c", "git add -A && git commit -qm mine && git log -1 --format=%an")
+                .directory(dir.toFile()).redirectErrorStream(true);
+        commit.environment().put("HOME", home.toString());
+        commit.environment().put("GIT_CONFIG_NOSYSTEM", "1");
+        Process p = commit.start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).as(out).isZero();
+        assertThat(out.trim()).isEqualTo("Own Name");
+    }
+
+    @Test
     void branchWithAnOlderHashChecksOutThatHashDetached() throws Exception {
         Path dir = tmp.resolve("repo");
         RemoteRepo.setUp(dir, file(), spec("main", firstCommit, false), null);
@@ -103,7 +122,7 @@ class RemoteRepoTest {
         RemoteRepo.setUp(byHead, file(), new RemoteRepoSpec(null, "", null, null, true), null);
         assertThat(git(byHead, "symbolic-ref", "HEAD").trim()).isEqualTo("refs/heads/main");
         assertThat(git(byHead, "branch", "-r")).doesNotContain("origin/feature");
-        assertThat(git(byHead, "config", "--local", "user.name").trim()).isEmpty();
+        assertThat(git(byHead, "config", "--local", "--list")).doesNotContain("user.name");
     }
 
     @Test

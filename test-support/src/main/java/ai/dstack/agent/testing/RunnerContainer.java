@@ -22,7 +22,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class RunnerContainer implements AutoCloseable {
     public static final int HTTP_PORT = 10999;
-    private final DockerClient docker = Docker.client();
+    private final DockerClient docker;
     private final String id;
     private final String name;
     private final ShimProcess shim;
@@ -30,8 +30,9 @@ public final class RunnerContainer implements AutoCloseable {
     private final Path runnersDir;
     private final Map<Integer, Integer> hostPorts;
 
-    private RunnerContainer(String id, String name, ShimProcess shim, String taskId, Path runnersDir,
-            Map<Integer, Integer> hostPorts) {
+    private RunnerContainer(DockerClient docker, String id, String name, ShimProcess shim, String taskId,
+            Path runnersDir, Map<Integer, Integer> hostPorts) {
+        this.docker = docker;
         this.id = id;
         this.name = name;
         this.shim = shim;
@@ -64,6 +65,16 @@ public final class RunnerContainer implements AutoCloseable {
      * shim task body, e.g. {@code instance_mounts}, {@code container_ssh_keys}, {@code shm_size}.
      */
     public static RunnerContainer start(String image, Map<String, String> env, Map<String, Object> taskFields) {
+        return start(null, image, env, taskFields);
+    }
+
+    /**
+     * As {@link #start(String, Map, Map)} on another engine ({@code dockerHost}, e.g. a
+     * {@link TestDockerd}'s; null: the main one), which must hold {@code image}.
+     */
+    public static RunnerContainer start(String dockerHost, String image, Map<String, String> env,
+            Map<String, Object> taskFields) {
+        DockerClient docker = dockerHost == null ? Docker.client() : Docker.client(dockerHost);
         Path runtime = runtimeDir().toAbsolutePath();
         String name = "runner-it-" + UUID.randomUUID().toString().substring(0, 8);
         Path tempDir;
@@ -76,6 +87,9 @@ public final class RunnerContainer implements AutoCloseable {
                 .env("DSTACK_RUNNER_RUNTIME_DIR", runtime.toString())
                 .env("DSTACK_DOCKER_PASS_ENV", String.join(",", env.keySet()));
         env.forEach(builder::env);
+        if (dockerHost != null) {
+            builder.engine(dockerHost);
+        }
         ShimProcess shim = builder.start();
         try {
             String taskId = UUID.randomUUID().toString();
@@ -97,9 +111,9 @@ public final class RunnerContainer implements AutoCloseable {
             for (JsonNode port : running.path("ports")) {
                 hostPorts.put(port.path("container").asInt(), port.path("host").asInt());
             }
-            String containerId = Docker.client().listContainersCmd().withShowAll(true)
+            String containerId = docker.listContainersCmd().withShowAll(true)
                     .withLabelFilter(Map.of("ai.dstack.shim.task-id", taskId)).exec().getFirst().getId();
-            return new RunnerContainer(containerId, name, shim, taskId, shim.home().resolve("runners"), hostPorts);
+            return new RunnerContainer(docker, containerId, name, shim, taskId, shim.home().resolve("runners"), hostPorts);
         } catch (RuntimeException e) {
             shim.close();
             throw e;

@@ -61,6 +61,11 @@ public final class TestDockerd implements AutoCloseable {
 
     /** Starts an engine; {@code extraPath} goes before the system {@code PATH}, {@code runtimes} name → runc path. */
     public static TestDockerd start(List<Path> extraPath, Map<String, String> runtimes) {
+        return start(extraPath, runtimes, "{}");
+    }
+
+    /** As {@link #start(List, Map)} with {@code daemonJson} as the engine's config file (e.g. default ulimits). */
+    public static TestDockerd start(List<Path> extraPath, Map<String, String> runtimes, String daemonJson) {
         try {
             Path dir = Files.createTempDirectory(Path.of("/tmp"), "dockerd-");
             String suffix = HexFormat.of().toHexDigits((byte) ThreadLocalRandom.current().nextInt()) + HexFormat.of().toHexDigits((byte) ThreadLocalRandom.current().nextInt());
@@ -69,7 +74,7 @@ public final class TestDockerd implements AutoCloseable {
             Commands.run("ip", "link", "add", bridge, "type", "bridge");
             Commands.run("ip", "addr", "add", "10.213." + subnet + ".1/24", "dev", bridge);
             Commands.run("ip", "link", "set", bridge, "up");
-            Files.writeString(dir.resolve("daemon.json"), "{}");
+            Files.writeString(dir.resolve("daemon.json"), daemonJson);
             String host = "unix://" + dir.resolve("docker.sock");
             List<String> cmd = new ArrayList<>(List.of("dockerd", "--host", host,
                     "--config-file", dir.resolve("daemon.json").toString(),

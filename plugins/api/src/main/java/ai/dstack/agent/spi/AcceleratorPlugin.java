@@ -1,5 +1,6 @@
 package ai.dstack.agent.spi;
 
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.List;
 import java.util.Optional;
 import org.pf4j.ExtensionPoint;
@@ -47,6 +48,16 @@ public interface AcceleratorPlugin extends ExtensionPoint {
      */
     default Optional<TaskMetrics> openTaskMetrics(List<Device> devices, HostContext host) {
         return Optional.empty();
+    }
+
+    /**
+     * How the devices are wired to each other (GPU-to-GPU links by device index, each device's NUMA
+     * node), so the core can give a task a well-connected set; {@link Topology#NONE} when the vendor
+     * has no such source (the core then hands out the lowest free indexes), {@link Topology#failed}
+     * when its tool did not answer. Called again only when the devices change.
+     */
+    default Topology topology(List<Device> devices, HostContext host) {
+        return Topology.NONE;
     }
 
     /** The resource ids an existing container holds, read from its configuration (agent restart). */

@@ -11,6 +11,7 @@ import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
 import ai.dstack.agent.spi.TaskMetrics;
 import ai.dstack.agent.spi.ToolResult;
+import ai.dstack.agent.spi.topology.Topology;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -69,6 +70,20 @@ public final class NvidiaGpus implements AcceleratorPlugin {
             return Long.parseLong(value);
         } catch (NumberFormatException e) {
             return 0;
+        }
+    }
+
+    /** From {@code nvidia-smi topo -m}: NVLink and PCIe levels between GPUs, and their NUMA nodes. */
+    @Override
+    public Topology topology(List<Device> devices, HostContext host) {
+        ToolResult result = host.run(NvidiaTopology.COMMAND);
+        if (!result.ok()) {
+            return Topology.failed(result.describe("nvidia-smi topo -m"));
+        }
+        try {
+            return NvidiaTopology.parse(result.stdout());
+        } catch (IllegalArgumentException e) {
+            return Topology.failed("nvidia-smi topo -m: " + e.getMessage());
         }
     }
 

@@ -1,0 +1,53 @@
+package ai.dstack.runner.repo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The clone child as the runner starts it: its result, its failures and its output. */
+class CloneProcessTest {
+    private static final RemoteRepoSpec MAIN = new RemoteRepoSpec("main", null, "Jo", "jo@example.com", false);
+    @TempDir
+    Path tmp;
+    final List<String> log = new ArrayList<>();
+
+    @Test
+    void theChildClonesAndItsOutputReachesTheLog() throws Exception {
+        Path work = GitCli.originAndWorkClone(tmp);
+        Files.writeString(work.resolve("README.md"), "from the child\n");
+        GitCli.commitAndPush(work, "first");
+        CloneProcess.run(tmp.resolve("repo"), new RepoCredentials("file://" + tmp.resolve("origin.git"), null, null),
+                MAIN, null, null, log::add);
+        assertThat(Files.readString(tmp.resolve("repo/README.md"))).isEqualTo("from the child\n");
+        assertThat(GitCli.git(tmp.resolve("repo"), "config", "--local", "user.name").trim()).isEqualTo("Jo");
+        assertThat(String.join("\n", log)).contains("cloning file://").doesNotContain("SLF4J");
+    }
+
+    @Test
+    void aSetupErrorInTheChildIsTheSameMessageAsInProcess() {
+        assertThatThrownBy(() -> CloneProcess.run(tmp.resolve("repo"),
+                new RepoCredentials("ftp://h/x", null, null), MAIN, null, null, log::add))
+                .isInstanceOf(RepoSetupException.class)
+                .hasMessage("Failed to set up the repo (unsupported clone URL scheme: ftp)");
+    }
+
+    @Test
+    void aChildThatRunsOutOfMemoryFailsWithAReason() throws Exception {
+        Path work = GitCli.originAndWorkClone(tmp);
+        Files.writeString(work.resolve("README.md"), "x\n");
+        GitCli.commitAndPush(work, "first");
+        // a heap far too small for JGit: the child ends with an OutOfMemoryError, never silently
+        assertThatThrownBy(() -> CloneProcess.run(tmp.resolve("repo"),
+                new RepoCredentials("file://" + tmp.resolve("origin.git"), null, null), MAIN, null, null, log::add,
+                Map.of("JAVA_TOOL_OPTIONS", "-Xmx3m")))
+                .isInstanceOf(RepoSetupException.class)
+                .hasMessageContaining("OutOfMemoryError");
+    }
+}
