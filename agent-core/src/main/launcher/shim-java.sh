@@ -11,8 +11,8 @@
 # shim_aot_key JAVA LIBDIR JAR: what the cache was made from (sizes and times of the JVM's runtime,
 # the options, the jar and its libraries)
 shim_aot_key() {
-  ls -lLn "$1" "$(dirname -- "$1")/../lib/modules" "$2/jvm.options" "$3" "$(dirname -- "$3")/libs" 2>/dev/null \
-    | awk '{print $5, $6, $7, $8}' | cksum
+  { stat -L -c '%s %Y %n' "$1" "$(dirname -- "$1")/../lib/modules" "$2/jvm.options" "$3" "$(dirname -- "$3")"/libs/* \
+      2>/dev/null || true; } | cksum
 }
 
 # shim_aot_train JAVA LIBDIR JAR CACHE KEY: one training run in the background (at most one at a time)
