@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shim task start: time from POST /api/tasks to the runner answering its healthcheck through the
-# published port (bridge mode, busybox stub runner), median of N runs; baseline: the same container
+# published port (bridge mode, busybox stub runner: no Java runner runtime is mounted), median of N runs; baseline: the same container
 # started with the docker CLI (docker run -d -p 127.0.0.1::10999) to the same answer. Also the
 # shim's time to its first healthcheck and its RSS before and after the runs.
 set -euo pipefail
@@ -8,13 +8,7 @@ source "$(dirname "$0")/../bin/lib/common.sh"
 N=${N:-10}
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cat > "$work/dstack-runner" <<'STUB'
-#!/bin/sh
-if [ "$1" = --version ]; then echo "dstack-runner version 0.0.0-bench"; exit 0; fi
-mkdir -p /tmp/www/api && echo '{"service":"dstack-runner"}' > /tmp/www/api/healthcheck
-exec httpd -f -p 10999 -h /tmp/www
-STUB
-chmod +x "$work/dstack-runner"
+bench_stub_runner "$work/dstack-runner"
 now_ms() { date +%s%3N; }
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2))}'; }
 wait_answer() { until curl -sf "http://127.0.0.1:$1/api/healthcheck" >/dev/null 2>&1; do sleep 0.01; done; }
@@ -29,7 +23,7 @@ trap cleanup EXIT
 "$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed, outside the timing
 t0=$(now_ms)
 DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$port DSTACK_RUNNER_BINARY_PATH="$work/dstack-runner" \
-  DSTACK_RUNNER_RUNTIME_DIR= DSTACK_SHIM_LOG_LEVEL=warn "$AGENT_ROOT/bin/dstack-shim" >"$work/shim.log" 2>&1 &
+  DSTACK_SHIM_LOG_LEVEL=warn "$AGENT_ROOT/bin/dstack-shim" --runner-runtime-dir "" >"$work/shim.log" 2>&1 &
 shim_pid=$!
 until curl -sf "http://127.0.0.1:$port/api/healthcheck" >/dev/null 2>&1; do sleep 0.02; done
 startup=$(( $(now_ms) - t0 ))
@@ -63,5 +57,11 @@ for i in $(seq 1 "$N"); do
 done
 
 echo "shim startup to first healthcheck: ${startup} ms; RSS idle ${rss_idle} kB, after $N tasks ${rss_after} kB"
-echo "task submit -> runner answers (shim, bridge): median $(printf '%s\n' "${shim_times[@]}" | median) ms over $N"
-echo "baseline docker run -d -p -> same answer:    median $(printf '%s\n' "${base_times[@]}" | median) ms over $N"
+spread() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {printf "%d-%d", a[1], a[NR]}'; }
+shim_med=$(printf '%s\n' "${shim_times[@]}" | median)
+base_med=$(printf '%s\n' "${base_times[@]}" | median)
+echo "task submit -> runner answers (shim, bridge): median $shim_med ms ($(spread "${shim_times[@]}")) over $N"
+echo "baseline docker run -d -p -> same answer:    median $base_med ms ($(spread "${base_times[@]}")) over $N"
+ratio=$(awk -v a="$shim_med" -v b="$base_med" 'BEGIN {printf "%.2f", a/b}')
+bench_row "submit → running ÷ engine's create+start" "${ratio}× ($shim_med ms)" "$(spread "${shim_times[@]}") ms" \
+  "$base_med ms ($(spread "${base_times[@]}")) docker run -d -p" "≤ 1.10×" "$(awk -v r="$ratio" 'BEGIN {print (r <= 1.10) ? "yes" : "no"}')"

@@ -11,6 +11,12 @@ die() { say "error: $*"; exit 1; }
 
 # java_major JAVA_BIN -> prints the feature version (17, 25, ...) or nothing
 java_major() {
+  # The JDK's release file answers without starting a JVM (a start costs 0.1-1 s on a busy host).
+  local release; release="$(dirname "$1")/../release"
+  if [ -r "$release" ] && grep -q '^JAVA_VERSION="[0-9]' "$release"; then
+    sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$release" | head -1
+    return
+  fi
   "$1" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java\.specification\.version = //p' | head -1
 }
 
@@ -50,7 +56,24 @@ ensure_packages() {
     || die "apt-get install ${missing[*]} failed"
 }
 
-docker_answers() { docker info >/dev/null 2>&1; }
+# engine_get PATH: true when the engine on the local socket answers GET PATH with 2xx (curl talks to
+# the socket in a few ms, the docker CLI takes 0.1-0.3 s per call); 2 when that cannot be asked so.
+engine_get() {
+  local sock
+  case "${DOCKER_HOST:-}" in
+    "") sock=/var/run/docker.sock ;;
+    unix://*) sock=${DOCKER_HOST#unix://} ;;
+    *) return 2 ;;
+  esac
+  command -v curl >/dev/null 2>&1 || return 2
+  curl -sf --max-time 10 --unix-socket "$sock" "http://docker$1" >/dev/null 2>&1
+}
+docker_answers() {
+  local rc=0
+  engine_get /_ping || rc=$?
+  [ "$rc" = 2 ] || return "$rc"
+  docker info >/dev/null 2>&1
+}
 
 # ensure_docker: a Docker engine answers on DOCKER_HOST (default socket). Installs Debian's
 # docker.io when no engine is installed at all (root, Debian/Ubuntu), starts an installed but
@@ -98,7 +121,12 @@ stop_project_docker() {
 BASE_IMAGE=dstack-local/base:bookworm
 BUSYBOX_IMAGE=dstack-local/busybox:1
 
-image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+image_exists() {
+  local rc=0
+  engine_get "/images/$1/json" || rc=$?
+  [ "$rc" = 2 ] || return "$rc"
+  docker image inspect "$1" >/dev/null 2>&1
+}
 
 # ensure_images: builds dstack-local/base:bookworm and dstack-local/busybox:1 once (no registry here).
 ensure_images() {
@@ -146,4 +174,23 @@ remove_local_images() {
 mvn_run() {
   command -v mvn >/dev/null 2>&1 || ensure_packages maven
   MAVEN_OPTS="${MAVEN_OPTS:-} -Xmx1g" mvn -B -ntp -f "$AGENT_ROOT/pom.xml" "$@"
+}
+
+# bench_row ROW NOW SPREAD FLOOR TARGET MET: one row of bin/bench's closing table (benchmarks only;
+# a no-op when a benchmark runs on its own).
+bench_row() {
+  [ -n "${BENCH_ROWS:-}" ] || return 0
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$BENCH_ROWS"
+}
+
+# bench_stub_runner PATH: writes a stand-in runner for benchmarks (busybox httpd answering
+# /api/healthcheck on 10999), so a task's start is timed without the runner's own start.
+bench_stub_runner() {
+  cat > "$1" <<'STUB'
+#!/bin/sh
+if [ "$1" = --version ]; then echo "dstack-runner version 0.0.0-bench"; exit 0; fi
+mkdir -p /tmp/www/api && echo '{"service":"dstack-runner"}' > /tmp/www/api/healthcheck
+exec httpd -f -p 10999 -h /tmp/www
+STUB
+  chmod +x "$1"
 }

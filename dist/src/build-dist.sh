@@ -17,6 +17,7 @@ sed "s/@REPORTED_VERSION@/$reported/g" "$src/launcher/dstack-shim" > "$stage/bin
 chmod 0755 "$stage/bin/dstack-shim"
 cp "$root/agent-core/target/agent-core.jar" "$stage/lib/"
 cp -r "$root/agent-core/target/libs" "$stage/lib/libs"
+cp "$root/agent-core/src/main/launcher/jvm.options" "$root/agent-core/src/main/launcher/shim-java.sh" "$stage/lib/"
 cp "$root"/plugins/target/plugins/*.zip "$stage/plugins/"
 cp "$src"/systemd/* "$stage/systemd/"
 cp "$src/install.sh" "$stage/install.sh"

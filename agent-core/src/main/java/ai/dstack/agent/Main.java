@@ -195,6 +195,7 @@ public final class Main {
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
         server.start();
         LOG.info("dstack-shim listening on localhost:" + server.port());
+        MemoryTrim.schedule(timer, config.waits().memoryTrim());
     }
 
     private static void writeHostInfo(ShimConfig config, GpuPool gpus, Engine engine) throws StartupException {

@@ -55,6 +55,7 @@ public final class ShimFlags {
             new FlagSpec("remove-wait-ms", "DSTACK_SHIM_REMOVE_WAIT_MS", Kind.MILLIS, "5000", "How long a remove waits for a stopping task before 409 'still stopping'"),
             new FlagSpec("component-install-timeout-ms", "DSTACK_SHIM_COMPONENT_INSTALL_TIMEOUT_MS", Kind.MILLIS, "600000", "Longest a component download may take"),
             new FlagSpec("shutdown-grace-ms", "DSTACK_SHIM_SHUTDOWN_GRACE_MS", Kind.MILLIS, "5000", "Grace for in-flight requests and jobs at shutdown"),
+            new FlagSpec("memory-trim-interval-ms", "DSTACK_SHIM_MEMORY_TRIM_INTERVAL_MS", Kind.MILLIS, "30000", "How often heap freed by past work is given back to the system (a full GC, only after the heap was used); 0: never"),
             new FlagSpec("docker-call-timeout-ms", "DSTACK_SHIM_DOCKER_CALL_TIMEOUT_MS", Kind.MILLIS, "120000", "Longest one ordinary engine call (create, start, inspect, …) may take"),
             new FlagSpec("health-interval-ms", "DSTACK_SHIM_HEALTH_INTERVAL_MS", Kind.MILLIS, "60000", "How often device health is checked in the background; the health endpoint answers from the last check"),
             new FlagSpec("engine-retry-ms", "DSTACK_SHIM_ENGINE_RETRY_MS", Kind.MILLIS, "2000", "How often an unreachable Docker engine is asked again"),
@@ -191,7 +192,7 @@ public final class ShimFlags {
         Waits waits = new Waits(v.millis("pull-deadline-ms"), v.millis("pull-stall-ms"), v.millis("sync-stop-limit-ms"),
                 v.millis("remove-wait-ms"), v.millis("component-install-timeout-ms"), v.millis("shutdown-grace-ms"),
                 v.millis("docker-call-timeout-ms"), v.millis("tool-timeout-ms"), v.millis("fingerprint-interval-ms"),
-                v.millis("engine-retry-ms"), v.millis("health-interval-ms"));
+                v.millis("engine-retry-ms"), v.millis("health-interval-ms"), v.millis("memory-trim-interval-ms"));
         List<String> passEnv = Arrays.stream(v.string("pass-env").split(","))
                 .map(String::strip).filter(s -> !s.isEmpty()).toList();
         Map<String, String> forPlugins = new LinkedHashMap<>();

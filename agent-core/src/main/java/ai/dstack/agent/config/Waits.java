@@ -17,8 +17,10 @@ import java.time.Duration;
  * @param fingerprint          how often devices are looked for again (zero: only at start)
  * @param engineRetry          how often an unreachable Docker engine is asked again
  * @param health               how often device health is checked in the background
+ * @param memoryTrim           how often memory taken by past work is given back (zero: never)
  */
 public record Waits(Duration pullDeadline, Duration pullStall, Duration syncStopLimit, Duration removeWait,
                     Duration componentInstall, Duration shutdownGrace, Duration dockerCall, Duration tool,
-                    Duration fingerprint, Duration engineRetry, Duration health) {
+                    Duration fingerprint, Duration engineRetry, Duration health,
+                    Duration memoryTrim) {
 }

@@ -38,6 +38,8 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.KeyManagementException;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -49,6 +51,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManager;
 
 /**
  * The Docker engine as the shim uses it, through docker-java. The endpoint comes from
@@ -231,9 +236,20 @@ public final class Engine implements AutoCloseable {
                 .withDockerHost(host.toString()).withApiVersion(api).build();
         var builder = new ZerodepDockerHttpClient.Builder().dockerHost(config.getDockerHost())
                 .connectionTimeout(Duration.ofSeconds(30)).maxConnections(200);
+        if ("unix".equals(host.getScheme())) {
+            // No TLS on a local socket: without an SSL config the client would load and parse the system
+            // trust store at start (~140 certificates) for nothing.
+            builder.sslConfig(Engine::noTrustMaterial);
+        }
         responseTimeout.ifPresent(builder::responseTimeout);
         DockerHttpClient http = builder.build();
         return new Client(DockerClientImpl.getInstance(config, http), http);
+    }
+
+    private static SSLContext noTrustMaterial() throws NoSuchAlgorithmException, KeyManagementException {
+        SSLContext context = SSLContext.getInstance("TLS");
+        context.init(new KeyManager[0], new TrustManager[0], null);
+        return context;
     }
 
     /** The API version the engine reported (connects when needed). */

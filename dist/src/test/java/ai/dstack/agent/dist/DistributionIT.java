@@ -84,6 +84,30 @@ class DistributionIT {
     }
 
     @Test
+    void aotCacheIsTrainedWhereTheTarballWasUnpackedAndABadOneNeverStopsTheShim(@TempDir Path dir) throws Exception {
+        run(dir, List.of("tar", "-xzf", DIST.resolve("dstack-shim-" + VERSION + "-linux-x86_64.tar.gz").toString()), Map.of());
+        Path home = dir.resolve("dstack-shim-" + VERSION);
+        Path launcher = home.resolve("bin/dstack-shim");
+        Path cache = home.resolve("lib/agent-core.aot");
+        assertThat(cache).doesNotExist();
+
+        // First start: served without a cache, one is trained beside the jar meanwhile.
+        int port = FreePorts.next();
+        startShim(dir, List.of(launcher.toString()), shimEnv(dir, port));
+        await().atMost(Duration.ofMinutes(3)).pollInterval(Duration.ofMillis(500))
+                .until(() -> Files.exists(home.resolve("lib/agent-core.aot.key")) && !Files.exists(home.resolve("lib/agent-core.aot.lock")));
+        assertThat(Files.size(cache)).isPositive();
+        stopEverything();
+        started.clear();
+
+        // A damaged cache under a matching key: the JVM rejects it silently and the shim still serves.
+        Files.writeString(cache, "not an AOT cache");
+        int again = FreePorts.next();
+        startShim(dir, List.of(launcher.toString()), shimEnv(dir, again));
+        assertThat(Files.readString(dir.resolve("shim.out"))).doesNotContain("AOT", "aot]");
+    }
+
+    @Test
     void singleFileExecutablesStandInForTheGoBinaries(@TempDir Path dir) throws Exception {
         Path bin = Files.createDirectories(dir.resolve("bin"));
         Path shim = Files.copy(DIST.resolve("dstack-shim-linux-amd64"), bin.resolve("dstack-shim"));
