@@ -194,6 +194,11 @@ public final class Main {
         Signal.handle(new Signal("TERM"), s -> stopper.request(false));
         Signal.handle(new Signal("INT"), s -> stopper.request(false));
         server.start();
+        if (!server.isRunning() || server.port() < 0) {
+            // Helidon logs the bind failure and carries on; a shim that does not listen must not look alive.
+            throw new StartupException("cannot listen on localhost:" + config.httpPort()
+                                       + " (in use by another process?); --shim-http-port picks another port");
+        }
         LOG.info("dstack-shim listening on localhost:" + server.port());
         MemoryTrim.schedule(timer, config.waits().memoryTrim());
     }

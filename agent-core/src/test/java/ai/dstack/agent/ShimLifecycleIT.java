@@ -40,6 +40,15 @@ class ShimLifecycleIT {
     }
 
     @Test
+    void aPortInUseStopsStartupWithExitCodeOneSayingSo() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            ShimProcess.Run run = ShimProcess.runToExit(tmp, Map.of("DSTACK_SHIM_HTTP_PORT", "" + taken.getLocalPort()));
+            assertThat(run.exitCode()).as(run.output()).isEqualTo(1);
+            assertThat(run.output()).contains("cannot listen on localhost:" + taken.getLocalPort());
+        }
+    }
+
+    @Test
     void withoutAnEngineTheShimServesAndSaysHowToGetOne() {
         try (ShimProcess shim = ShimProcess.builder(tmp)
                 .env("DOCKER_HOST", "unix://" + tmp.resolve("no-engine.sock")).start()) {
