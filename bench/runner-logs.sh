@@ -19,13 +19,7 @@ if [ ! -x "$runtime/bin/dstack-runner" ]; then
 fi
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-cleanup() {
-  [ -n "${shim_pid:-}" ] && kill "$shim_pid" 2>/dev/null || true
-  ids=$(docker ps -aq --filter "label=ai.dstack.shim.home=$work/home")
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 
 "$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed, outside the timing
 DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$port DSTACK_SHIM_LOG_LEVEL=warn \

@@ -13,13 +13,7 @@ if [ "$1" = --version ]; then echo "dstack-runner version 0.0.0-bench"; exit 0; 
 exec sleep 3600
 STUB
 chmod +x "$work/dstack-runner"
-cleanup() {
-  [ -n "${shim_pid:-}" ] && kill "$shim_pid" 2>/dev/null || true
-  ids=$(docker ps -aq --filter "label=ai.dstack.shim.home=$work/home")
-  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 "$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed
 
 measure() {  # measure on|off -> prints "median min max" in microseconds

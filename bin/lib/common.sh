@@ -194,3 +194,12 @@ exec httpd -f -p 10999 -h /tmp/www
 STUB
   chmod +x "$1"
 }
+
+# bench_cleanup: a bench's EXIT trap: stops its shim ($shim_pid), removes the containers of its
+# shim home ($work/home) and its scratch dir ($work).
+bench_cleanup() {
+  [ -n "${shim_pid:-}" ] && kill "$shim_pid" 2>/dev/null || true
+  local ids; ids=$(docker ps -aq --filter "label=ai.dstack.shim.home=$work/home")
+  [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
