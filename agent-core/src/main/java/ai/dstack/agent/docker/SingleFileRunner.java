@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import java.util.logging.Logger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -79,9 +80,11 @@ public final class SingleFileRunner {
 
     /**
      * Deletes runtimes unpacked from earlier versions of the file, except those some container still
-     * mounts ({@code inUse}: host sources of runtime mounts) and the current one.
+     * mounts ({@code inUse}: host sources of runtime mounts, asked for only when there is an old
+     * runtime: it costs the engine a list and an inspect per task container, at every task start)
+     * and the current one.
      */
-    public static void prune(Path file, Set<String> inUse) {
+    public static void prune(Path file, Supplier<Set<String>> inUse) {
         Optional<String> current = payloadSha(file);
         Path dir = runtimesDir(file);
         if (!Files.isDirectory(dir)) {
@@ -91,13 +94,19 @@ public final class SingleFileRunner {
         try (Stream<Path> entries = Files.list(dir)) {
             old = entries.filter(p -> current.map(c -> !p.getFileName().toString().equals(c)).orElse(true))
                     .filter(p -> !p.getFileName().toString().startsWith(".tmp-"))
-                    .filter(p -> !inUse.contains(p.toAbsolutePath().toString()))
                     .toList();
         } catch (IOException e) {
             LOG.warning("cannot list " + dir + ": " + e.getMessage());
             return;
         }
+        if (old.isEmpty()) {
+            return;
+        }
+        Set<String> mounted = inUse.get();
         for (Path p : old) {
+            if (mounted.contains(p.toAbsolutePath().toString())) {
+                continue;
+            }
             try {
                 Trees.delete(p);
                 LOG.info("deleted the unused runner runtime " + p);

@@ -97,7 +97,7 @@ public final class ContainerPlanner {
             throw new EngineException(e.getMessage(), e);
         }
         try {
-            SingleFileRunner.prune(config.runnerBinaryPath(), runtimesInUse.get());
+            SingleFileRunner.prune(config.runnerBinaryPath(), runtimesInUse);
         } catch (RuntimeException e) {
             LOG.warning("old runner runtimes kept: " + e.getMessage());
         }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -110,12 +111,26 @@ class ContainerPlannerTest {
         Files.createDirectories(runtimes.resolve(current));
         Files.createFile(runtimes.resolve(current).resolve(".complete"));
         Path replaced = Files.createDirectories(runtimes.resolve("b".repeat(64)));
+        Path mounted = Files.createDirectories(runtimes.resolve("d".repeat(64)));
+        AtomicInteger asked = new AtomicInteger();
         ContainerPlanner p = new ContainerPlanner(ShimFlags.parse(List.of("--runner-binary-path", binary.toString()),
-                Map.of("HOME", tmp.toString())), Map.of(), Optional.empty(), Set::of);
+                Map.of("HOME", tmp.toString())), Map.of(), Optional.empty(), () -> {
+                    asked.incrementAndGet();
+                    return Set.of(mounted.toString());
+                });
 
         RunnerMounts runner = p.runnerMounts();
         assertThat(runner.runtime()).map(BindMount::hostPath).contains(runtimes.resolve(current).toString());
         assertThat(replaced).doesNotExist();
+        assertThat(mounted).exists();
+        assertThat(asked).hasValue(1);
+        // Nothing old but what a container mounts: the engine is still asked (the mount may be gone)...
+        p.runnerMounts();
+        assertThat(asked).hasValue(2);
+        // ...and once nothing old is left, it is not asked at all (a list and inspects saved per task start).
+        Files.delete(mounted);
+        p.runnerMounts();
+        assertThat(asked).hasValue(2);
 
         Path replacedAgain = Files.createDirectories(runtimes.resolve("c".repeat(64)));
         ContainerPlan plan = p.plan(spec("host", 0, List.of(), List.of()), "n", tmp, List.of(), ContainerEdits.NONE, runner);
