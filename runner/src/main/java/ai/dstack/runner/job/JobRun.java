@@ -45,6 +45,8 @@ final class JobRun implements Runnable {
     private final Runnable onFinished;
     private Cancel cancel;
     private JobProcess process;
+    /** The thread setting up the repo and archives, while it does: a cancel interrupts it (a clone ends at once). */
+    private Thread settingUp;
 
     JobRun(JobContext ctx, Submission sub, Path codeBlob, LogQuota quota, RunnerLog jobLog, JobIdentity user,
            Path workingDir, Runnable onFinished) {
@@ -65,6 +67,9 @@ final class JobRun implements Runnable {
         }
         cancel = why;
         jobLog.info("cancelling the job (" + (why == Cancel.STOP ? "stop requested" : "max duration exceeded") + ")");
+        if (settingUp != null) {
+            settingUp.interrupt();
+        }
         if (process != null) {
             JobProcess p = process;
             Thread.ofPlatform().name("job-terminate").daemon().start(() -> {
@@ -75,6 +80,10 @@ final class JobRun implements Runnable {
                 }
             });
         }
+    }
+
+    private synchronized void settingUp(Thread thread) {
+        settingUp = thread;
     }
 
     private synchronized Cancel cancelled() {
@@ -110,16 +119,25 @@ final class JobRun implements Runnable {
             ctx.hooks().ssh().authorize(key.publicKey()); // multi-node: nodes log into each other
         }
         Path repoDir;
+        Failure failure = null;
+        settingUp(Thread.currentThread());
         try {
             repoDir = setUpRepo();
             setUpArchives();
         } catch (Failure f) {
-            jobLog.error(f.getMessage());
-            record("failed", f.reason, f.getMessage(), null);
-            return;
+            repoDir = null;
+            failure = f;
+        } finally {
+            settingUp(null);
+            Thread.interrupted(); // a cancel's interrupt ends the setup, not what follows
         }
         if (cancelled() != null) {
             record("terminated", "", "", null);
+            return;
+        }
+        if (failure != null) {
+            jobLog.error(failure.getMessage());
+            record("failed", failure.reason, failure.getMessage(), null);
             return;
         }
         ctx.hooks().ssh().trackConnections();

@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -24,6 +25,8 @@ public final class CloneProcess {
     static final String ERROR_PREFIX = "dstack-clone-error: ";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int TAIL_LINES = 5;
+    /** A killed JVM is gone within milliseconds; this only bounds a child stuck in the kernel. */
+    private static final long KILL_WAIT_MS = 5_000;
 
     /** What the child does: {@link RemoteRepo#setUp} with these arguments. */
     record Request(String repoDir, RepoCredentials credentials, RemoteRepoSpec spec, String diff) {
@@ -56,15 +59,69 @@ public final class CloneProcess {
         } catch (IOException e) {
             throw new RepoSetupException("cannot start the clone process: " + e.getMessage(), e);
         }
-        String error = null;
-        Deque<String> tail = new ArrayDeque<>();
         try {
             try (OutputStream in = p.getOutputStream()) {
                 JSON.writeValue(in, request);
             } catch (IOException e) {
                 // the child died before reading its request: its output says why
             }
-            try (BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+            // The output is read on its own thread so that this one waits in waitFor, which an
+            // interrupt (a stop during the clone) ends at once; the finally then kills the child.
+            Output output = new Output(p, log);
+            Thread reader = Thread.ofVirtual().name("clone-output").start(output);
+            int status = p.waitFor();
+            reader.join();
+            if (output.failure != null) {
+                throw new RepoSetupException("reading the clone process failed: " + output.failure.getMessage(), output.failure);
+            }
+            if (status == 0) {
+                return;
+            }
+            if (output.error != null) {
+                throw new RepoSetupException(output.error);
+            }
+            String last = output.tail.isEmpty() ? "no output" : String.join(" / ", output.tail);
+            throw new RepoSetupException("the clone process exited with status " + status + " (" + last + ")");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RepoSetupException("interrupted while cloning", e);
+        } finally {
+            kill(p);
+        }
+    }
+
+    /** Kills the child and what it started, and waits (briefly, even when interrupted) until it is gone. */
+    private static void kill(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+        boolean interrupted = Thread.interrupted();
+        try {
+            p.waitFor(KILL_WAIT_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            interrupted = true;
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The child's output: lines to the log, its error line apart, the last lines kept for a failure (read after join). */
+    private static final class Output implements Runnable {
+        private final Process process;
+        private final Consumer<String> log;
+        private final Deque<String> tail = new ArrayDeque<>();
+        private String error;
+        private IOException failure;
+
+        Output(Process process, Consumer<String> log) {
+            this.process = process;
+            this.log = log;
+        }
+
+        @Override
+        public void run() {
+            try (BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
                 String line;
                 while ((line = out.readLine()) != null) {
                     if (line.startsWith(ERROR_PREFIX)) {
@@ -77,23 +134,9 @@ public final class CloneProcess {
                         tail.removeFirst();
                     }
                 }
+            } catch (IOException e) {
+                failure = e;
             }
-            int status = p.waitFor();
-            if (status == 0) {
-                return;
-            }
-            if (error != null) {
-                throw new RepoSetupException(error);
-            }
-            String last = tail.isEmpty() ? "no output" : String.join(" / ", tail);
-            throw new RepoSetupException("the clone process exited with status " + status + " (" + last + ")");
-        } catch (IOException e) {
-            throw new RepoSetupException("reading the clone process failed: " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new RepoSetupException("interrupted while cloning", e);
-        } finally {
-            p.destroyForcibly();
         }
     }
 

@@ -279,6 +279,36 @@ class RunnerFieldIT {
         }
     }
 
+    /** {@code /api/stop} while the repo clones: the clone child is killed at once and the job ends terminated. */
+    @Test
+    void aStopDuringACloneKillsTheCloneAndTheJobEndsTerminated() {
+        try (RunnerContainer c = RunnerContainer.start(LocalImages.BUSYBOX, ENV)) {
+            RunnerClient api = new RunnerClient(c.baseUrl());
+            api.awaitHealthy();
+            // a server that accepts and never answers: the clone waits in its first request
+            c.exec("(sleep 600 | nc -l -p 9999 > /dev/null 2>&1 &) < /dev/null");
+            Map<String, Object> body = RunnerClient.shellJob("echo the job ran");
+            RunnerClient.spec(body).put("working_dir", "/workflow");
+            RunnerClient.spec(body).put("repo_data", Map.of("repo_type", "remote", "repo_branch", "main"));
+            body.put("repo_credentials", Map.of("clone_url", "http://127.0.0.1:9999/never.git"));
+            assertThat(api.submit(body).status()).isEqualTo(200);
+            assertThat(api.post("/api/run").status()).isEqualTo(200);
+            Awaitility.await().atMost(3, TimeUnit.MINUTES).pollInterval(200, TimeUnit.MILLISECONDS)
+                    .until(() -> !cloneChildren(c).isEmpty());
+            assertThat(api.post("/api/stop").status()).isEqualTo(200);
+            RunnerClient.Pulled pulled = api.pullToEnd();
+            assertThat(pulled.last().get("state").asText()).as(pulled.runnerLogs()).isEqualTo("terminated");
+            assertThat(pulled.jobLogs()).doesNotContain("the job ran");
+            assertThat(cloneChildren(c)).isEmpty();
+        }
+    }
+
+    /** Pids of clone children in the container ({@code [C]}: the pattern does not match this script's own shell). */
+    private static String cloneChildren(RunnerContainer c) {
+        return c.exec("for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q ' ai[.]dstack[.]runner[.]repo[.][C]loneMain '; "
+                + "then echo ${p#/proc/}; fi; done").trim();
+    }
+
     /** VmRSS of the runner's JVM (not of a clone child). */
     private static String runnerRss(RunnerContainer c) {
         return c.exec("for p in /proc/[0-9]*; do if tr '\\0' ' ' < $p/cmdline 2>/dev/null | grep -q ' ai.dstack.runner.Main '; "

@@ -3,11 +3,16 @@ package ai.dstack.runner.repo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -49,5 +54,42 @@ class CloneProcessTest {
                 Map.of("JAVA_TOOL_OPTIONS", "-Xmx3m")))
                 .isInstanceOf(RepoSetupException.class)
                 .hasMessageContaining("OutOfMemoryError");
+    }
+
+    @Test
+    void anInterruptEndsTheCloneAtOnceAndKillsTheChild() throws Exception {
+        try (ServerSocket silent = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Throwable> outcome = new CompletableFuture<>();
+            Thread cloning = Thread.ofPlatform().start(() -> {
+                try {
+                    CloneProcess.run(tmp.resolve("repo"), new RepoCredentials("http://127.0.0.1:" + silent.getLocalPort()
+                            + "/never.git", null, null), MAIN, null, null, log::add);
+                    outcome.complete(null);
+                } catch (Throwable t) {
+                    outcome.complete(t);
+                }
+            });
+            // the child is in its fetch once it connected: a server that never answers holds it there
+            try (Socket held = silent.accept()) {
+                assertThat(cloneChildren()).isNotEmpty();
+                cloning.interrupt();
+                Throwable t = outcome.get(60, TimeUnit.SECONDS); // ends a hung test only
+                assertThat(t).isInstanceOf(RepoSetupException.class).hasMessage("Failed to set up the repo (interrupted while cloning)");
+                assertThat(cloneChildren()).isEmpty(); // killed and waited for, not left behind
+            }
+        }
+    }
+
+    private static List<ProcessHandle> cloneChildren() {
+        return ProcessHandle.current().descendants().filter(ProcessHandle::isAlive)
+                .filter(h -> cmdline(h).contains(CloneMain.class.getName())).toList();
+    }
+
+    private static String cmdline(ProcessHandle h) {
+        try {
+            return Files.readString(Path.of("/proc", String.valueOf(h.pid()), "cmdline")).replace('\0', ' ');
+        } catch (java.io.IOException e) {
+            return ""; // gone meanwhile
+        }
     }
 }
