@@ -18,6 +18,7 @@ import ai.dstack.agent.host.HostKeys;
 import ai.dstack.agent.host.HostUsers;
 import ai.dstack.agent.host.LoopbackSockets;
 import ai.dstack.agent.pluginhost.GpuPool;
+import ai.dstack.agent.pluginhost.InventoryState;
 import ai.dstack.agent.pluginhost.PluginRuntime;
 import ai.dstack.agent.pluginhost.PluginSettings;
 import ai.dstack.agent.task.ContainerPlanner;
@@ -249,7 +250,7 @@ public final class Main {
     /** Loads the plugins ({@code --plugins-dir}, {@code --plugins}) and finds the host's devices. */
     private static PluginRuntime startPlugins(ShimConfig config, Map<String, String> env) throws StartupException {
         try {
-            return PluginRuntime.start(PluginSettings.of(config, env), true);
+            return PluginRuntime.start(PluginSettings.of(config, env), true, config.home().resolve(InventoryState.FILE_NAME));
         } catch (ConfigException e) {
             throw new StartupException(e.getMessage());
         }

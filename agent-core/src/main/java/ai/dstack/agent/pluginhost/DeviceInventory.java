@@ -8,7 +8,10 @@ import ai.dstack.agent.spi.HealthIncident.Severity;
 import ai.dstack.agent.spi.HealthReport;
 import ai.dstack.agent.spi.HostContext;
 import ai.dstack.agent.spi.topology.Topology;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -35,7 +38,8 @@ import java.util.stream.Collectors;
  * <p>Field rules (docs/shim-operations.md): a fingerprint that fails after a good one keeps the last
  * good devices (a driver hiccup must not take the GPUs away from the tasks); a vendor whose tools ran
  * as containers is not fingerprinted or checked again while tasks hold GPUs; health checks run on
- * their own schedule, and readers only ever see their last result.
+ * their own schedule, and readers only ever see their last result. A shim has every refresh's outcome
+ * written to its home ({@link #writeStateTo}), where {@code dstack-shim host} reads it.
  */
 public final class DeviceInventory implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(DeviceInventory.class.getName());
@@ -57,8 +61,13 @@ public final class DeviceInventory implements AutoCloseable {
         }
     }
 
-    /** A vendor's fingerprint as found, before health; {@code viaImage}: its tools ran as containers. */
-    private record Found(AcceleratorPlugin plugin, Fingerprint fingerprint, boolean viaImage, Topology topology) {
+    /**
+     * A vendor's fingerprint as found, before health; {@code viaImage}: its tools ran as containers;
+     * {@code fingerprintedAt}: when its devices were found (null before any success); {@code failure}:
+     * the latest refresh's failure, null when it succeeded.
+     */
+    private record Found(AcceleratorPlugin plugin, Fingerprint fingerprint, boolean viaImage, Topology topology,
+                         Instant fingerprintedAt, InventoryState.Failure failure) {
     }
 
     private final List<AcceleratorPlugin> plugins;
@@ -70,10 +79,17 @@ public final class DeviceInventory implements AutoCloseable {
     private volatile BooleanSupplier devicesHeld = () -> false;
     private ScheduledExecutorService poller;
     private ScheduledExecutorService checker;
+    private volatile Path stateFile;
+    private boolean stateWritten = true;
 
     public DeviceInventory(List<AcceleratorPlugin> plugins, HostContext host) {
         this.plugins = plugins.stream().sorted(Comparator.comparingInt(AcceleratorPlugin::priority)).toList();
         this.host = host;
+    }
+
+    /** Writes {@link InventoryState} to {@code file} after every refresh (the running shim, for {@code host}). */
+    public void writeStateTo(Path file) {
+        stateFile = file;
     }
 
     /** Tells the inventory whether tasks hold devices now (the GPU pool), for the container-tool rule. */
@@ -95,7 +111,10 @@ public final class DeviceInventory implements AutoCloseable {
                 }
                 long imageRunsBefore = imageRuns();
                 Fingerprint fp = fingerprint(plugin);
+                Instant now = Instant.now();
                 boolean viaImage = imageRuns() != imageRunsBefore;
+                InventoryState.Failure failure = fp.error() == null ? null : new InventoryState.Failure(now.toString(), fp.error());
+                Instant fingerprintedAt = fp.error() == null ? now : null;
                 if (fp.error() != null && before != null && !before.fingerprint().devices().isEmpty()) {
                     int kept = before.fingerprint().devices().size();
                     String error = fp.error();
@@ -104,12 +123,38 @@ public final class DeviceInventory implements AutoCloseable {
                     fp = new Fingerprint(plugin.vendor(), true, before.fingerprint().devices(),
                             "last refresh failed (kept the devices found before): " + error);
                     viaImage = before.viaImage();
+                    fingerprintedAt = before.fingerprintedAt();
                 }
-                next.put(plugin.vendor(), new Found(plugin, fp, viaImage, topology(plugin, fp.devices(), before)));
+                next.put(plugin.vendor(), new Found(plugin, fp, viaImage, topology(plugin, fp.devices(), before),
+                        fingerprintedAt, failure));
             }
             found = next;
+            writeState();
         } finally {
             fingerprinting.unlock();
+        }
+    }
+
+    /** The state file after a refresh; a write that fails is logged once, until one succeeds again. */
+    private void writeState() {
+        Path file = stateFile;
+        if (file == null) {
+            return;
+        }
+        List<InventoryState.Vendor> vendors = new ArrayList<>();
+        for (Found f : found.values()) {
+            VendorState s = judged(f);
+            vendors.add(new InventoryState.Vendor(s.vendor(), s.fingerprint().present(), s.fingerprint().devices(),
+                    f.fingerprintedAt() == null ? null : f.fingerprintedAt().toString(), f.viaImage(), f.failure()));
+        }
+        try {
+            InventoryState.ofThisProcess(Instant.now(), primaryVendor(), vendors).write(file);
+            stateWritten = true;
+        } catch (IOException | RuntimeException e) {
+            if (stateWritten) {
+                LOG.warning("cannot write " + file + " (dstack-shim host shows its own fingerprint meanwhile): " + e.getMessage());
+            }
+            stateWritten = false;
         }
     }
 

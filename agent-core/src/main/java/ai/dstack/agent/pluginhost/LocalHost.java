@@ -123,12 +123,16 @@ public final class LocalHost implements HostContext {
         return "dstackai/" + tool + ":latest";
     }
 
-    /** The tool itself, else {@code docker run --rm <dockerArgs> <toolImage(tool)> <args>}. */
     /** How many vendor tools ran as containers so far (the inventory does not re-run those while GPUs are held). */
     public long imageRuns() {
         return imageRuns.get();
     }
 
+    /**
+     * The tool itself, else {@code docker run --rm <dockerArgs> <toolImage(tool)> <args>} with the
+     * {@code docker} CLI on this host's {@code PATH} (the only use of the CLI: the agent's own engine
+     * calls go through the engine's socket).
+     */
     @Override
     public ToolResult runInstalledOrImage(String tool, List<String> dockerArgs, List<String> args) {
         List<String> direct = new ArrayList<>();

@@ -4,6 +4,7 @@ import ai.dstack.agent.config.ConfigException;
 import ai.dstack.agent.config.ShimFlags;
 import ai.dstack.agent.spi.StoragePlugin;
 import ai.dstack.agent.spi.TaskMetrics;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
 import java.util.logging.Level;
@@ -43,6 +44,14 @@ public final class PluginRuntime implements AutoCloseable {
      * @throws ConfigException when a plugin setting's value does not parse (the agent does not start)
      */
     public static PluginRuntime start(PluginSettings settings, boolean openTaskMetrics) throws ConfigException {
+        return start(settings, openTaskMetrics, null);
+    }
+
+    /**
+     * As {@link #start(PluginSettings, boolean)}, writing the inventory's state to {@code stateFile}
+     * after every refresh (the shim: {@code <home>/devices.json}; null: nowhere).
+     */
+    public static PluginRuntime start(PluginSettings settings, boolean openTaskMetrics, Path stateFile) throws ConfigException {
         PluginHost plugins = PluginHost.load(settings);
         LocalHost host;
         try {
@@ -52,6 +61,9 @@ public final class PluginRuntime implements AutoCloseable {
             throw e;
         }
         DeviceInventory inventory = new DeviceInventory(plugins.accelerators(), host);
+        if (stateFile != null) {
+            inventory.writeStateTo(stateFile);
+        }
         inventory.refresh();
         inventory.startPolling(settings.fingerprintInterval());
         TaskMetrics metrics = openTaskMetrics ? openTaskMetrics(inventory, host) : null;

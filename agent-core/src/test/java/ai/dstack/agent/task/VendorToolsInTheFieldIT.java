@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Vendor tools that hang or start failing after start, on a 4×L4 fake NVIDIA host: the health
  * endpoint answers from the last background check while {@code nvidia-smi} is blocked on a FIFO,
- * and a device refresh that fails keeps the devices found before.
+ * and a device refresh that fails keeps the devices found before, which {@code dstack-shim host} shows
+ * with the error beside them.
  */
 class VendorToolsInTheFieldIT {
     @TempDir
@@ -106,5 +107,20 @@ class VendorToolsInTheFieldIT {
         assertThat(api.get("/api/instance/info").json().path("gpu_vendor").asText()).isEqualTo("nvidia");
         TaskCalls.terminateAndRemove(api, id);
         assertThat(shim.output()).contains("refresh failed, keeping the 4 device(s) of the last good fingerprint");
+
+        // The operator's view of the running shim: its kept devices, the error beside them.
+        ShimProcess.Run host = shim.runCommand("host");
+        assertThat(host.exitCode()).as(host.output()).isZero();
+        assertThat(host.output()).contains("Accelerators (of the running shim, pid " + shim.pid(),
+                "nvidia: 4 device(s) (kept by the running shim, pid " + shim.pid(),
+                "; last refresh failed at ", ": nvidia-smi: exit code 9)",
+                "gpu_count 4");
+
+        // No shim runs on the home any more: the command fingerprints the host itself, as it did before.
+        shim.kill();
+        Files.delete(bin.resolve("broken"));
+        host = shim.runCommand("host");
+        assertThat(host.output()).contains("Accelerators (fingerprinted by this command; primary vendor: nvidia)",
+                "no longer runs: fingerprinted by this command", "nvidia: 4 device(s)\n", "gpu_count 4");
     }
 }
