@@ -61,8 +61,8 @@ public final class RunnerServer {
     }
 
     public void stop() {
+        server.stop(0); // first: its last answers still pass the front
         front.stop();
-        server.stop(0);
         threads.shutdownNow();
     }
 }

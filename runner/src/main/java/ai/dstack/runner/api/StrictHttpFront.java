@@ -30,6 +30,8 @@ final class StrictHttpFront {
     /** Go's {@code http.DefaultMaxHeaderBytes}: request line and header fields together. */
     static final int MAX_HEAD_BYTES = 1 << 20;
     private static final int BUFFER = 64 * 1024;
+    /** How long stop() waits for answers in flight; they end as soon as the server behind has closed. */
+    private static final long STOP_GRACE_MS = 1000;
 
     private final ServerSocket listener;
     private volatile SocketAddress backend;
@@ -60,12 +62,23 @@ final class StrictHttpFront {
         Thread.ofVirtual().name("http-front").start(this::accept);
     }
 
-    /** Closes the public socket and every connection. */
+    /**
+     * Closes the public socket, gives the connections up to {@link #STOP_GRACE_MS} to pass on what the
+     * server behind (stopped first) still answered, e.g. to {@code /api/stop}, then closes the rest.
+     */
     void stop() {
         try {
             listener.close();
         } catch (IOException ignored) {
             // closing anyway
+        }
+        long until = System.nanoTime() + STOP_GRACE_MS * 1_000_000;
+        try {
+            while (!open.isEmpty() && System.nanoTime() < until) {
+                Thread.sleep(5);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         open.forEach(StrictHttpFront::closeQuietly);
     }
