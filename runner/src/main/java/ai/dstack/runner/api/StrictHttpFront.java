@@ -32,6 +32,8 @@ final class StrictHttpFront {
     private static final int BUFFER = 64 * 1024;
     /** How long stop() waits for answers in flight; they end as soon as the server behind has closed. */
     private static final long STOP_GRACE_MS = 1000;
+    /** Go's rstAvoidanceDelay. */
+    private static final long RST_AVOIDANCE_MS = 500;
 
     private final ServerSocket listener;
     private volatile SocketAddress backend;
@@ -141,10 +143,16 @@ final class StrictHttpFront {
         /** Opens the connection behind on the first valid request, with its copier of answers. */
         private OutputStream server() throws IOException {
             if (server == null) {
-                server = new Socket();
+                Socket s = new Socket();
+                try {
+                    s.setTcpNoDelay(true);
+                    s.connect(backend);
+                } catch (IOException e) {
+                    closeQuietly(s);
+                    throw e;
+                }
+                server = s;
                 open.add(server);
-                server.setTcpNoDelay(true);
-                server.connect(backend);
                 toServer = new BufferedOutputStream(server.getOutputStream(), BUFFER);
                 InputStream answersIn = server.getInputStream();
                 OutputStream answersOut = client.getOutputStream();
@@ -174,6 +182,7 @@ final class StrictHttpFront {
                     client.getOutputStream().write(refusal(rejected));
                 }
                 client.shutdownOutput();
+                awaitEof(client); // a SocketTimeoutException ends it too
             } catch (IOException ignored) {
                 // the client is gone
             } catch (InterruptedException e) {
@@ -187,6 +196,23 @@ final class StrictHttpFront {
                 if (server != null) {
                     open.remove(server);
                 }
+            }
+        }
+    }
+
+    /**
+     * Reads (and drops) what the client still sends, until its EOF or {@link #RST_AVOIDANCE_MS}: closing
+     * with unread input resets the connection, and a reset can destroy the answer before it was read
+     * (Go's closeWriteAndWait does the same).
+     */
+    private static void awaitEof(Socket s) throws IOException {
+        long until = System.nanoTime() + RST_AVOIDANCE_MS * 1_000_000;
+        byte[] drop = new byte[8192];
+        long left;
+        while ((left = (until - System.nanoTime()) / 1_000_000) > 0) {
+            s.setSoTimeout((int) left);
+            if (s.getInputStream().read(drop) < 0) {
+                return;
             }
         }
     }
