@@ -49,7 +49,7 @@ record RequestHead(String method, String target, String version, List<String[]> 
      * 431 past {@code maxBytes} (Go's {@code DefaultMaxHeaderBytes} is 1 MB).
      */
     static RequestHead read(InputStream in, int maxBytes) throws IOException, Rejected {
-        Lines lines = new Lines(in, maxBytes);
+        Lines lines = new Lines(in, maxBytes, true);
         String requestLine = lines.next();
         if (requestLine == null) {
             return null;
@@ -299,14 +299,16 @@ record RequestHead(String method, String target, String version, List<String[]> 
     static final class Lines {
         private final InputStream in;
         private int budget;
-        private boolean first = true;
+        private boolean first;
 
-        Lines(InputStream in, int maxBytes) {
+        /** {@code eofFirst}: whether EOF before the first line is an end (null) rather than a cut. */
+        Lines(InputStream in, int maxBytes, boolean eofFirst) {
             this.in = in;
             this.budget = maxBytes;
+            this.first = eofFirst;
         }
 
-        /** The next line; null at EOF before its first byte (only for the first line of a head). */
+        /** The next line; null at EOF before the first one where that is an end, else EOFException. */
         String next() throws IOException, Rejected {
             StringBuilder b = new StringBuilder(64);
             int c;

@@ -29,6 +29,8 @@ import java.util.concurrent.ConcurrentHashMap;
 final class StrictHttpFront {
     /** Go's {@code http.DefaultMaxHeaderBytes}: request line and header fields together. */
     static final int MAX_HEAD_BYTES = 1 << 20;
+    /** Go's limit for a chunk-size line ({@code internal/chunked}). */
+    private static final int MAX_CHUNK_LINE = 4096;
     private static final int BUFFER = 64 * 1024;
     /** How long stop() waits for answers in flight; they end as soon as the server behind has closed. */
     private static final long STOP_GRACE_MS = 1000;
@@ -247,12 +249,13 @@ final class StrictHttpFront {
      * EOF: the whole pieces before it are passed on, the rest never.
      */
     private static boolean forwardChunked(InputStream in, OutputStream out) throws IOException {
-        RequestHead.Lines lines = new RequestHead.Lines(in, MAX_HEAD_BYTES);
+        byte[] buf = new byte[BUFFER];
         try {
-            for (String line = lines.next(); line != null; line = lines.next()) {
+            for (String line = sizeLine(in); line != null; line = sizeLine(in)) {
                 long size = chunkSize(line);
                 if (size == 0) {
-                    for (String t = lines.next(); !t.isEmpty(); t = lines.next()) {
+                    RequestHead.Lines trailers = new RequestHead.Lines(in, MAX_HEAD_BYTES, false);
+                    for (String t = trailers.next(); !t.isEmpty(); t = trailers.next()) {
                         if (t.indexOf(':') < 1 || !RequestHead.isToken(t.substring(0, t.indexOf(':')))) {
                             return false;
                         }
@@ -262,14 +265,13 @@ final class StrictHttpFront {
                 }
                 while (size > 0) {
                     int piece = (int) Math.min(size, BUFFER);
-                    byte[] data = in.readNBytes(piece);
-                    if (data.length < piece) {
+                    if (in.readNBytes(buf, 0, piece) < piece) {
                         // cut short: what arrived of this piece stays here, lest a multipart's end in it complete
                         // a form whose framing is broken
                         return false;
                     }
                     out.write((Integer.toHexString(piece) + "\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                    out.write(data);
+                    out.write(buf, 0, piece);
                     out.write('\r');
                     out.write('\n');
                     size -= piece;
@@ -278,10 +280,15 @@ final class StrictHttpFront {
                     return false;
                 }
             }
-            return false; // EOF where the first size line belongs
+            return false; // EOF where a size line belongs
         } catch (RequestHead.Rejected | EOFException e) {
             return false;
         }
+    }
+
+    /** One chunk-size line, null at EOF before it; Go limits it to 4096 bytes. */
+    private static String sizeLine(InputStream in) throws IOException, RequestHead.Rejected {
+        return new RequestHead.Lines(in, MAX_CHUNK_LINE, true).next();
     }
 
     /** The size of a chunk-size line (trailing blanks allowed, none inside), refused as Go refuses it. */

@@ -214,10 +214,17 @@ class StrictHttpFrontTest {
                 .isEqualTo("200 POST 20 " + sha(body.getBytes(StandardCharsets.US_ASCII)) + " upgrade=null");
     }
 
+    @Test
+    void chunkSizeLinesAreLimitedEachNotTogether() throws Exception {
+        String chunked = "1\r\nx\r\n".repeat(600_000) + "0\r\n\r\n"; // 1.2 MB of size lines
+        assertThat(reply(send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked)))
+                .isEqualTo("200 POST 600000 " + sha("x".repeat(600_000).getBytes(StandardCharsets.US_ASCII)) + " upgrade=null");
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"zz\r\nabc\r\n0\r\n\r\n", "-1\r\nabc\r\n0\r\n\r\n", " 3\r\nabc\r\n0\r\n\r\n", "3 3\r\nabc\r\n0\r\n\r\n",
         "ffffffffffffffffffff\r\nabc\r\n0\r\n\r\n", "3\r\nabcd\r\n0\r\n\r\n", "3\r\nabc\r\n0\r\nbad trailer\r\n\r\n",
-        "3\r\nabc\r\n", "7fffffffffffffff\r\nabc", "", "3\r\nab"})
+        "3\r\nabc\r\n", "7fffffffffffffff\r\nabc", "", "3\r\nab", "3\r\nabc\r\n0\r\n", "3\r\nabc\r\n0\r\nX: y\r\n"})
     void aBrokenOrCutChunkedBodyNeverArrivesWhole(String chunked) {
         RawHttp.Outcome o = send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + chunked);
         assertThat(o instanceof RawHttp.Closed || o instanceof RawHttp.Reply r && r.status() == 400).as(o.toString()).isTrue();
