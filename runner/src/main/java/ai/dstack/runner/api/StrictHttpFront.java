@@ -32,6 +32,8 @@ final class StrictHttpFront {
     /** Go's limit for a chunk-size line ({@code internal/chunked}). */
     private static final int MAX_CHUNK_LINE = 4096;
     private static final int BUFFER = 64 * 1024;
+    /** Buffers for heads; body reads and writes of {@link #BUFFER} bytes go past them, so an idle connection costs little. */
+    private static final int HEAD_BUFFER = 8 * 1024;
     /** How long stop() waits for answers in flight; they end as soon as the server behind has closed. */
     private static final long STOP_GRACE_MS = 1000;
     /** Go's rstAvoidanceDelay. */
@@ -115,7 +117,7 @@ final class StrictHttpFront {
             RequestHead.Rejected rejected = null;
             try {
                 client.setTcpNoDelay(true);
-                InputStream in = new BufferedInputStream(client.getInputStream(), BUFFER);
+                InputStream in = new BufferedInputStream(client.getInputStream(), HEAD_BUFFER);
                 while (true) {
                     RequestHead head = RequestHead.read(in, MAX_HEAD_BYTES);
                     if (head == null) {
@@ -155,7 +157,7 @@ final class StrictHttpFront {
                 }
                 server = s;
                 open.add(server);
-                toServer = new BufferedOutputStream(server.getOutputStream(), BUFFER);
+                toServer = new BufferedOutputStream(server.getOutputStream(), HEAD_BUFFER);
                 InputStream answersIn = server.getInputStream();
                 OutputStream answersOut = client.getOutputStream();
                 answers = Thread.ofVirtual().name("http-front-answers").start(() -> {
