@@ -112,40 +112,6 @@ final class Call {
         };
     }
 
-    /**
-     * What the server let through although it is no HTTP/1.1 (docs/api-errors.md), or null: a request
-     * line with more than three parts or another version, no or two {@code Host} headers, a header
-     * name that is no token, a control character in a header value.
-     */
-    String malformed() {
-        String protocol = exchange.getProtocol();
-        if (!"HTTP/1.1".equals(protocol) && !"HTTP/1.0".equals(protocol)) {
-            return "malformed HTTP request";
-        }
-        var hosts = exchange.getRequestHeaders().get("Host");
-        if ("HTTP/1.1".equals(protocol) && (hosts == null || hosts.size() != 1)) {
-            // RFC 9112 (section 3.2), as Go: exactly one Host in HTTP/1.1
-            return "malformed HTTP request";
-        }
-        for (var header : exchange.getRequestHeaders().entrySet()) {
-            String name = header.getKey();
-            if (name == null || name.isEmpty() || !name.chars().allMatch(Call::tchar)) {
-                return "malformed HTTP request";
-            }
-            for (String value : header.getValue()) {
-                if (value.chars().anyMatch(c -> (c < 0x20 && c != '\t') || c == 0x7f)) {
-                    return "malformed HTTP request";
-                }
-            }
-        }
-        return null;
-    }
-
-    /** RFC 9110 token characters. */
-    private static boolean tchar(int c) {
-        return c < 0x7f && c > 0x20 && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
-    }
-
     /** The whole request body; {@link TooLarge} when it has more than {@code max} bytes. */
     byte[] bodyAtMost(long max) throws IOException, TooLarge {
         try (InputStream in = body()) {

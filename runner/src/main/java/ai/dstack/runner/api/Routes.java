@@ -11,8 +11,8 @@ import java.util.Map;
  * Exact-path routes, listed the way Helidon's {@code HttpRules} lists them: a path answers only
  * the methods given for it ({@code 405} with {@code Allow} otherwise), an unknown path {@code 404},
  * a handler failure {@code 500} with an empty line: never a stack trace or a dropped connection. A
- * request the server parsed although it is no HTTP/1.1, or whose body breaks off, is a 400
- * (docs/api-errors.md).
+ * request whose body breaks off is a 400; malformed heads never get here ({@link StrictHttpFront},
+ * docs/api-errors.md).
  */
 final class Routes implements HttpHandler {
     /** Handles one call. */
@@ -42,11 +42,7 @@ final class Routes implements HttpHandler {
         try {
             Map<String, Handler> methods = byPath.get(call.path());
             Handler handler = methods == null ? null : methods.get(call.method());
-            String malformed = call.malformed();
-            if (malformed != null) {
-                exchange.getResponseHeaders().set("Connection", "close");
-                call.text(400, malformed);
-            } else if (methods == null) {
+            if (methods == null) {
                 call.text(404, "Not Found");
             } else if (handler == null) {
                 exchange.getResponseHeaders().set("Allow", String.join(", ", methods.keySet()));

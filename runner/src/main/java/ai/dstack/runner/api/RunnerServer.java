@@ -15,10 +15,13 @@ import robaho.net.httpserver.DefaultHttpServerProvider;
  * The runner's web server: the HTTP API plus {@code /logs_ws}, on robaho's implementation of the
  * JDK's {@code com.sun.net.httpserver} API (a maintained library with WebSocket support; it starts
  * in a fraction of Helidon's time and memory, which matters in every user container: see
- * bench/runner-server-spike.md). One virtual thread per connection.
+ * bench/runner-server-spike.md). One virtual thread per connection. robaho listens on loopback only:
+ * the public socket is {@link StrictHttpFront}'s, which lets through only what Go's net/http takes
+ * (docs/api-errors.md, "Runner").
  */
 public final class RunnerServer {
     private final HttpServer server;
+    private final StrictHttpFront front;
     private final ExecutorService threads = Executors.newVirtualThreadPerTaskExecutor();
     private final WsClients wsClients = new WsClients();
 
@@ -32,10 +35,11 @@ public final class RunnerServer {
         Routes routes = new Routes();
         LogsWebSocket logsWs = new LogsWebSocket(book, wsClients);
         new RunnerApi(version, executor, book, metrics, submitMaxBytes, pullMaxBytes).routing(routes, logsWs::handle);
+        front = new StrictHttpFront(new InetSocketAddress(address.isEmpty() ? "0.0.0.0" : address, port));
         try {
-            server = new DefaultHttpServerProvider().createHttpServer(
-                    new InetSocketAddress(address.isEmpty() ? "0.0.0.0" : address, port), 0);
+            server = new DefaultHttpServerProvider().createHttpServer(StrictHttpFront.loopback(), 0);
         } catch (IOException e) {
+            front.stop();
             throw new UncheckedIOException(e);
         }
         server.setExecutor(threads);
@@ -45,10 +49,11 @@ public final class RunnerServer {
     /** Starts serving. */
     public void start() {
         server.start();
+        front.start(server.getAddress());
     }
 
     public int port() {
-        return server.getAddress().getPort();
+        return front.port();
     }
 
     public WsClients wsClients() {
@@ -56,7 +61,8 @@ public final class RunnerServer {
     }
 
     public void stop() {
-        server.stop(0);
+        server.stop(0); // first: its last answers still pass the front
+        front.stop();
         threads.shutdownNow();
     }
 }

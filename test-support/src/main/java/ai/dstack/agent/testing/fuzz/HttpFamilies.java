@@ -161,7 +161,7 @@ public final class HttpFamilies {
         Requests r = Requests.line(e.method() + " " + e.path() + " HTTP/1.1").noContentLength();
         boolean host = true;
         boolean length = true;
-        boolean lenient = false;
+        boolean validInGo = false;
         String what;
         switch (rnd.nextInt(16)) {
             case 0 -> what = addRaw(r, "BadHeader");
@@ -174,7 +174,7 @@ public final class HttpFamilies {
                     return null;
                 }
                 what = addRaw(r, "X-Fuzz: " + "v".repeat(17_000 + rnd.nextInt(60_000)));
-                lenient = true;
+                validInGo = true;
             }
             case 5 -> {
                 // Go takes up to 1 MB of headers: this is valid there, and may be refused here.
@@ -185,7 +185,7 @@ public final class HttpFamilies {
                     r.header("X-Fuzz-" + k, "x".repeat(20));
                 }
                 what = "2000 headers";
-                lenient = true;
+                validInGo = true;
             }
             case 6 -> {
                 r.header("Content-Length", String.valueOf(body.length)).header("Content-Length", String.valueOf(body.length + 1));
@@ -232,7 +232,7 @@ public final class HttpFamilies {
             r.header("Content-Length", String.valueOf(body.length));
         }
         r.body(body);
-        return new Made(shorten(what), r.bytes(), lenient ? new Expect(e.valid().statuses(), true, true) : Expect.rejectedOrClosed());
+        return new Made(shorten(what), r.bytes(), validInGo ? new Expect(e.valid().statuses(), true, true) : Expect.rejectedOrClosed());
     }
 
     private static String addRaw(Requests r, String line) {

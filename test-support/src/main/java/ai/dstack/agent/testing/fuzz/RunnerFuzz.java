@@ -153,37 +153,11 @@ public final class RunnerFuzz {
                     };
                 }
             }
-            if (m != null && lenientHead(family, m)) {
-                // The runner's HTTP server (robaho httpserver 1.0.29) parses these heads leniently and
-                // serves them; Go refuses them. Tolerated (counted, listed in docs/api-errors.md), but
-                // never sent to run/stop, whose valid answer would change the runner's state.
-                m = target.mayBeValid() ? new Made(m.what() + " [lenient parser]", m.request(),
-                        new Expect(target.valid().statuses(), true, true).or(501)) : null;
-            }
             if (m != null) {
                 return new FuzzCase(i, family, target.toString(), m.what(), m.request(), m.expect(), null);
             }
         }
         throw new IllegalStateException("no case for family " + family + " at " + i);
-    }
-
-    private static final List<String> LENIENT_HEADERS = List.of("header 'BadHeader'", "header 'X-Fuzz : space before colon'",
-            "header 'X-Fuzz: a\\x0d\\x0a folded'", "header 'X-Fuzz: bare\\x0dCR'", "unsupported Transfer-Encoding");
-
-    /** A head robaho's parser takes although it is no HTTP/1.1: lines without a colon, folds, or EOF before its end. */
-    static boolean lenientHead(String family, Made m) {
-        if (family.equals("headers")) {
-            return LENIENT_HEADERS.contains(m.what());
-        }
-        if (family.equals("request-line")) {
-            return m.what().startsWith("request line ' ");
-        }
-        if (family.equals("truncated-request")) {
-            byte[] r = m.request();
-            int head = HttpFamilies.indexOf(r, "\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            return head < 0 && HttpFamilies.indexOf(r, "\r\n".getBytes(StandardCharsets.ISO_8859_1)) >= 0;
-        }
-        return false;
     }
 
     /**
