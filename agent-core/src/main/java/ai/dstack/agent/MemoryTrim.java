@@ -12,7 +12,7 @@ import java.util.concurrent.TimeUnit;
  * shrinks the heap only at a full collection, which an idle shim never reaches on its own, so its RSS would
  * stay at the peak of its busiest moment. Every interval, if the heap was used since the last look (a
  * collection ran or 2 MiB more is in use; the first look always), one full collection shrinks it to the live data plus at most
- * MaxHeapFreeRatio; a shim that did nothing is left alone.
+ * MaxHeapFreeRatio (10 %); a shim that did nothing is left alone.
  */
 final class MemoryTrim implements Runnable {
     private static final long USED_GROWTH = 2L << 20;

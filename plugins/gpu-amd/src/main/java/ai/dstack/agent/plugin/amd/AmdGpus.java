@@ -29,7 +29,11 @@ public final class AmdGpus implements AcceleratorPlugin {
     static final List<String> ARGS_WITHOUT_DRIVER = List.of("static", "--json", "--asic", "--vram", "--bus");
     private static final String RENDER_PREFIX = "/dev/dri/renderD";
 
-    private final ObjectMapper json = new ObjectMapper();
+    /** Made at the first amd-smi output to parse: an ObjectMapper loads ~400 classes of the plugin's own Jackson,
+     *  which a host without this vendor never needs (agent-core/README.md "JVM and memory"). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     @Override
     public String vendor() {
@@ -56,7 +60,7 @@ public final class AmdGpus implements AcceleratorPlugin {
         }
         JsonNode gpus;
         try {
-            JsonNode root = json.readTree(result.stdout());
+            JsonNode root = Json.MAPPER.readTree(result.stdout());
             gpus = root != null && root.isObject() ? field(root, "gpu_data") : root;
         } catch (Exception e) {
             return Fingerprint.failed(VENDOR, "amd-smi: unparsable JSON: " + e.getMessage());

@@ -48,7 +48,11 @@ final class NvidiaHealth {
             "thermal system", SYSTEM_THERMAL, "power system", SYSTEM_POWER, "driver", SYSTEM_DRIVER);
 
     private final AtomicBoolean watchesEnabled = new AtomicBoolean();
-    private final ObjectMapper json = new ObjectMapper();
+    /** Made at the first dcgmi output to parse: an ObjectMapper loads ~400 classes of the plugin's own Jackson,
+     *  which a host without this vendor never needs (agent-core/README.md "JVM and memory"). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     /** Both sources' findings; the report's error says when nvidia-smi could not be asked. */
     HealthReport check(List<Device> devices, HostContext host) {
@@ -108,7 +112,7 @@ final class NvidiaHealth {
         }
         JsonNode gpus;
         try {
-            gpus = json.readTree(result.stdout()).path("body").path("GPU").path("children");
+            gpus = Json.MAPPER.readTree(result.stdout()).path("body").path("GPU").path("children");
         } catch (Exception e) {
             return List.of();
         }

@@ -29,7 +29,11 @@ public final class TenstorrentBoards implements AcceleratorPlugin {
     static final String DEVICE_PREFIX = "/dev/tenstorrent/";
     static final String HUGEPAGES = "/dev/hugepages-1G";
 
-    private final ObjectMapper json = new ObjectMapper();
+    /** Made at the first tt-smi output to parse: an ObjectMapper loads ~400 classes of the plugin's own Jackson,
+     *  which a host without this vendor never needs (agent-core/README.md "JVM and memory"). */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     @Override
     public String vendor() {
@@ -54,7 +58,7 @@ public final class TenstorrentBoards implements AcceleratorPlugin {
         }
         List<Chip> chips = new ArrayList<>();
         try {
-            JsonNode info = json.readTree(result.stdout()).path("device_info");
+            JsonNode info = Json.MAPPER.readTree(result.stdout()).path("device_info");
             if (!info.isArray()) {
                 return Fingerprint.failed(VENDOR, "tt-smi: no device_info array in its output");
             }
