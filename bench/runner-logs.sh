@@ -21,7 +21,7 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 trap bench_cleanup EXIT
 
-"$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed, outside the timing
+bench_prepare_shim
 DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$port DSTACK_SHIM_LOG_LEVEL=warn \
   "$AGENT_ROOT/bin/dstack-shim" >"$work/shim.log" 2>&1 &
 shim_pid=$!

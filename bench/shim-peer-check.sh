@@ -14,7 +14,7 @@ exec sleep 3600
 STUB
 chmod +x "$work/dstack-runner"
 trap bench_cleanup EXIT
-"$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed
+bench_prepare_shim
 
 measure() {  # measure on|off -> prints "median min max" in microseconds
   local port; port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -20,7 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$AGENT_ROOT/bin/dstack-shim" --version >/dev/null  # builds if needed, outside the timing
+bench_prepare_shim
 t0=$(now_ms)
 DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$port DSTACK_RUNNER_BINARY_PATH="$work/dstack-runner" \
   DSTACK_SHIM_LOG_LEVEL=warn "$AGENT_ROOT/bin/dstack-shim" --runner-runtime-dir "" >"$work/shim.log" 2>&1 &

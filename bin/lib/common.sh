@@ -195,6 +195,17 @@ STUB
   chmod +x "$1"
 }
 
+# bench_prepare_shim: builds the shim if its sources changed and waits for its AOT cache to be
+# trained, so that a bench times a shim with nothing left to do (`--version` answers before either).
+bench_prepare_shim() {
+  "$AGENT_ROOT/bin/dstack-shim" --help >/dev/null 2>&1 || true
+  local i
+  for i in $(seq 1 600); do
+    [ -d "$AGENT_ROOT/agent-core/target/agent-core.aot.lock" ] || return 0
+    sleep 0.2
+  done
+}
+
 # bench_cleanup: a bench's EXIT trap: stops its shim ($shim_pid), removes the containers of its
 # shim home ($work/home) and its scratch dir ($work).
 bench_cleanup() {
