@@ -25,9 +25,7 @@ class CloneProcessTest {
 
     @Test
     void theChildClonesAndItsOutputReachesTheLog() throws Exception {
-        Path work = GitCli.originAndWorkClone(tmp);
-        Files.writeString(work.resolve("README.md"), "from the child\n");
-        GitCli.commitAndPush(work, "first");
+        GitCli.originWithReadme(tmp, "from the child\n");
         CloneProcess.run(tmp.resolve("repo"), new RepoCredentials("file://" + tmp.resolve("origin.git"), null, null),
                 MAIN, null, null, log::add);
         assertThat(Files.readString(tmp.resolve("repo/README.md"))).isEqualTo("from the child\n");
@@ -45,9 +43,7 @@ class CloneProcessTest {
 
     @Test
     void aChildThatRunsOutOfMemoryFailsWithAReason() throws Exception {
-        Path work = GitCli.originAndWorkClone(tmp);
-        Files.writeString(work.resolve("README.md"), "x\n");
-        GitCli.commitAndPush(work, "first");
+        GitCli.originWithReadme(tmp, "x\n");
         // a heap far too small for JGit: the child ends with an OutOfMemoryError, never silently
         assertThatThrownBy(() -> CloneProcess.run(tmp.resolve("repo"),
                 new RepoCredentials("file://" + tmp.resolve("origin.git"), null, null), MAIN, null, null, log::add,

@@ -2,6 +2,7 @@ package ai.dstack.runner.repo;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +19,14 @@ final class GitCli {
         git(origin, "symbolic-ref", "HEAD", "refs/heads/main");
         Path work = tmp.resolve("work");
         git(tmp, "clone", "-q", origin.toString(), work.toString());
+        return work;
+    }
+
+    /** {@link #originAndWorkClone} with one commit on main: {@code README.md} holding {@code readme}; returns the clone. */
+    static Path originWithReadme(Path tmp, String readme) throws IOException, InterruptedException {
+        Path work = originAndWorkClone(tmp);
+        Files.writeString(work.resolve("README.md"), readme);
+        commitAndPush(work, "first");
         return work;
     }
 

@@ -36,9 +36,7 @@ class ProxyCloneTest {
 
     @BeforeEach
     void serve() throws Exception {
-        Path work = GitCli.originAndWorkClone(tmp);
-        Files.writeString(work.resolve("README.md"), "through the proxy\n");
-        GitCli.commitAndPush(work, "first");
+        GitCli.originWithReadme(tmp, "through the proxy\n");
         git(tmp.resolve("origin.git"), "update-server-info");
         // busybox httpd, not com.sun.net.httpserver: on this class path that API is served by the runner's
         // own server library, which waits for a body on requests without Content-Length.
