@@ -4,13 +4,17 @@
 # line-buffered like a training loop's print) and times itself; the floor is the same command
 # through a bare pty to /dev/null (`script -qc CMD /dev/null >/dev/null`) in the same image.
 # Logs are pulled as the server does (timestamp = previous last_updated, until the terminal
-# state) while the job runs; every numbered line must come back once and in order. Also the CPU
+# state) while the job runs, at the server's cadence: one pull per visit to a running job, every
+# PULL_EVERY s (default 2: the server's background task runs every 4 ± 2 s). A second series pulls
+# back to back (the next pull as soon as one brought logs): a harsher puller than the server, on the
+# same 2 CPUs as the job. Every numbered line must come back once and in order. Also the CPU
 # the runner spent (host /proc) beside what `script` spent reading the bare pty. Disk: bytes the
 # runner keeps (job.log + history/) per byte of job output. Medians (min–max) of RUNS (3).
 set -euo pipefail
 source "$(dirname "$0")/../bin/lib/common.sh"
 find_jdk
 runs=${RUNS:-3}
+pull_every=${PULL_EVERY:-2}
 sizes=${SIZES:-16 64}
 runtime="$AGENT_ROOT/runner/target/runtime"
 if [ ! -x "$runtime/bin/dstack-runner" ]; then
@@ -27,11 +31,12 @@ DSTACK_SHIM_HOME="$work/home" DSTACK_SHIM_HTTP_PORT=$port DSTACK_SHIM_LOG_LEVEL=
 shim_pid=$!
 until curl -sf "http://127.0.0.1:$port/api/healthcheck" >/dev/null 2>&1; do sleep 0.05; done
 
-python3 - "$port" "$work/home" "$BASE_IMAGE" "$runs" $sizes <<'PY'
+python3 - "$port" "$work/home" "$BASE_IMAGE" "$runs" "$pull_every" $sizes <<'PY'
 import base64, json, os, re, statistics, subprocess, sys, threading, time, urllib.request
 
 shim_port, home, image, runs = int(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
-sizes = [int(s) for s in sys.argv[5:]]
+pull_every = float(sys.argv[5])
+sizes = [int(s) for s in sys.argv[6:]]
 LINE = 128
 # 9 digits + 118 x + "\n" = 128 bytes; perl line-buffers a terminal: one write per line
 WRITE_GEN = "printf '%s\\n' 'printf(qq(%09d%s\\n), $_, q(x) x 118) for 1..shift' > /tmp/gen.pl; "
@@ -115,7 +120,8 @@ def submit_body(script):
                              "gpus_per_node": [0]},
             "secrets": {}, "repo_credentials": None, "log_quota_hour": 0}
 
-def job_run(lines, n):
+def job_run(lines, n, every):
+    """every: seconds between pulls (the server's cadence), or None for back-to-back pulls."""
     task_id = f"bench-logs-{os.getpid()}-{n}"
     shim("POST", "/api/tasks", {"id": task_id, "name": task_id, "image_name": image, "network_mode": "bridge"})
     deadline = time.time() + 120
@@ -152,7 +158,9 @@ def job_run(lines, n):
         states += [s["state"] for s in page["job_states"]]
         if page["job_states"] and page["job_states"][-1]["state"] in ("done", "failed", "terminated"):
             break
-        if not page["job_logs"]:
+        if every is not None:
+            time.sleep(every)
+        elif not page["job_logs"]:
             time.sleep(0.25)
     expect, job_ms, bad = 1, None, 0
     for line in buf.decode("utf-8", "replace").split("\n"):
@@ -182,21 +190,26 @@ def fmt(xs, unit="", digits=0):
 
 for mib in sizes:
     lines = mib * 1024 * 1024 // LINE
-    floors, floor_cpus, jobs, disks, cpus = [], [], [], [], []
+    floors, floor_cpus = [], []
+    series = {"paced": ([], [], []), "back-to-back": ([], [], [])}  # job ms, disk ratio, runner CPU
     for n in range(runs):
         wall, script_cpu = floor_ms(lines)
         floors.append(wall)
         floor_cpus.append(script_cpu)
-        ms, disk, runner_cpu = job_run(lines, f"{mib}-{n}")
-        jobs.append(ms)
-        disks.append(disk)
-        cpus.append(runner_cpu)
-    ratios = [j / f for j, f in zip(jobs, floors)]
-    print(f"job output {mib:>3} MiB of 128-byte lines: job {fmt(jobs, ' ms')} | floor (script -qc … /dev/null) "
-          f"{fmt(floors, ' ms')} | ratio {fmt(ratios, '×', 2)} (target ≤ 1.5×) | {lines} lines back in order, 0 lost")
-    print(f"  CPU for the same bytes: runner (pty read, job.log, job logs, serving the pulls) {fmt(cpus, ' ms')} | "
-          f"floor: script reading the bare pty {fmt(floor_cpus, ' ms')} (the wall ratio above is the target; "
-          f"CPU is what a loaded machine cannot hide)")
-    print(f"runner disk per byte of job output ({mib} MiB, job.log + history/): {fmt(disks, '', 2)} (target ≤ 1.5)")
+        for name, every in (("paced", pull_every), ("back-to-back", None)):
+            ms, disk, runner_cpu = job_run(lines, f"{mib}-{name}-{n}", every)
+            for xs, x in zip(series[name], (ms, disk, runner_cpu)):
+                xs.append(x)
+    for name, (jobs, disks, cpus) in series.items():
+        ratios = [j / f for j, f in zip(jobs, floors)]
+        how = (f"one pull every {pull_every:g} s, the server's cadence" if name == "paced"
+               else "back-to-back pulls, harsher than the server")
+        print(f"job output {mib:>3} MiB of 128-byte lines ({how}): job {fmt(jobs, ' ms')} | floor (script -qc … /dev/null) "
+              f"{fmt(floors, ' ms')} | ratio {fmt(ratios, '×', 2)}{' (target ≤ 1.5×)' if name == 'paced' else ''} | "
+              f"{lines} lines back in order, 0 lost")
+        print(f"  CPU for the same bytes: runner (pty read, job.log, job logs, serving the pulls) {fmt(cpus, ' ms')} | "
+              f"floor: script reading the bare pty {fmt(floor_cpus, ' ms')} (the wall ratio above is the target; "
+              f"CPU is what a loaded machine cannot hide)")
+    print(f"runner disk per byte of job output ({mib} MiB, job.log + history/): {fmt(series['paced'][1], '', 2)} (target ≤ 1.5)")
     sys.stdout.flush()
 PY

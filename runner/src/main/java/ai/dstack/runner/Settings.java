@@ -61,8 +61,8 @@ public record Settings(long startTimeoutMs, long logsTimeoutMs, long stopGraceMs
             "after the job: how long the runner lingers for a repeated final pull and websocket drains, unless stopped");
     private static final Setting STOP_GRACE = new Setting("DSTACK_RUNNER_STOP_GRACE_MS", List.of(), "10000",
             "from a stop's SIGINT/SIGTERM until the job's session is killed");
-    private static final Setting PULL_MAX = new Setting("DSTACK_RUNNER_PULL_MAX_BYTES", List.of(), "1048576",
-            "rough cap on one `/api/pull` answer");
+    private static final Setting PULL_MAX = new Setting("DSTACK_RUNNER_PULL_MAX_BYTES", List.of(), "16777216",
+            "rough cap on one `/api/pull` answer (streamed: it costs no heap)");
     private static final Setting SUBMIT_MAX = new Setting("DSTACK_RUNNER_SUBMIT_MAX_BYTES", List.of(), "1048576",
             "largest `/api/submit` body (413 above)");
     private static final Setting GPU_TOOL_TIMEOUT = new Setting("DSTACK_RUNNER_GPU_TOOL_TIMEOUT_MS",

@@ -7,7 +7,10 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.AbstractList;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Objects;
 
 /**
  * An append-only history of timestamped byte messages kept in a file; memory holds only an
@@ -219,6 +222,27 @@ public final class EventLog implements AutoCloseable {
             throw new IllegalStateException("terminal file changed under a job-log reference");
         }
         return new Event(timestamps[index], message);
+    }
+
+    /**
+     * Events {@code [from, to)}, each read from the file only when the list is asked for it: a
+     * page of a pull holds index ranges, never the messages, so a large page costs no heap.
+     */
+    public List<Event> slice(int from, int to) {
+        if (from < 0 || to < from || to > size) {
+            throw new IndexOutOfBoundsException("events " + from + ".." + to + " of " + size);
+        }
+        return new AbstractList<>() {
+            @Override
+            public Event get(int i) {
+                return read(from + Objects.checkIndex(i, to - from));
+            }
+
+            @Override
+            public int size() {
+                return to - from;
+            }
+        };
     }
 
     /** {@code length} bytes of this log's file from {@code start}. */

@@ -40,7 +40,10 @@ public final class LogBook implements AutoCloseable {
         runnerLogs = new EventLog(dir.resolve("runner_logs.events"));
     }
 
-    /** One page of the histories, as {@code /api/pull} returns it. */
+    /**
+     * One page of the histories, as {@code /api/pull} returns it. The log lists read each message
+     * from disk when asked for it, so writing a page out holds one message at a time.
+     */
     public record Page(List<JobStateEvent> jobStates, List<EventLog.Event> jobLogs,
                        List<EventLog.Event> runnerLogs, long lastUpdated, long noConnectionsSecs, boolean hasMore) {
     }
@@ -135,9 +138,9 @@ public final class LogBook implements AutoCloseable {
         while (s < stateSnapshot.size() && stateSnapshot.get(s).timestamp() <= after) {
             s++;
         }
+        int jobFrom = j;
+        int runnerFrom = r;
         List<JobStateEvent> outStates = new ArrayList<>();
-        List<EventLog.Event> outJob = new ArrayList<>();
-        List<EventLog.Event> outRunner = new ArrayList<>();
         long budget = maxBytes;
         long last = after;
         boolean capped = false;
@@ -150,7 +153,7 @@ public final class LogBook implements AutoCloseable {
                 break;
             }
             long cost = next == ts ? 160 : 48 + (next == tj ? jobLogs.length(j) : runnerLogs.length(r)) * 4L / 3;
-            boolean first = outStates.isEmpty() && outJob.isEmpty() && outRunner.isEmpty();
+            boolean first = outStates.isEmpty() && j == jobFrom && r == runnerFrom;
             if (cost > budget && !first) {
                 capped = true;
                 break;
@@ -160,9 +163,9 @@ public final class LogBook implements AutoCloseable {
             if (next == ts) {
                 outStates.add(stateSnapshot.get(s++));
             } else if (next == tj) {
-                outJob.add(jobLogs.read(j++));
+                j++;
             } else {
-                outRunner.add(runnerLogs.read(r++));
+                r++;
             }
         }
         long lastUpdated = capped ? last : Math.max(issued, after);
@@ -170,7 +173,8 @@ public final class LogBook implements AutoCloseable {
         if (!hasMore) {
             finalPull.countDown();
         }
-        return new Page(outStates, outJob, outRunner, lastUpdated, noConnectionsSecs.getAsLong(), hasMore);
+        return new Page(outStates, jobLogs.slice(jobFrom, j), runnerLogs.slice(runnerFrom, r), lastUpdated,
+                noConnectionsSecs.getAsLong(), hasMore);
     }
 
     @Override

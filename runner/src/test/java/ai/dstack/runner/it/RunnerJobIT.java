@@ -320,8 +320,10 @@ class RunnerJobIT {
             assertThat(pulled.last().get("state").asText()).isEqualTo("done");
             assertThat(pulled.jobLogs().length()).isEqualTo(expected.length());
             assertThat(pulled.jobLogs().equals(expected.toString())).as("decoded job_logs equal the printed lines").isTrue();
-            assertThat(pulled.pulls()).isGreaterThan(10);
-            assertThat(peak - rssBefore).as("RSS growth in KiB").isLessThan(64 * 1024);
+            // ~67 MiB of base64 in pages of at most ~16 MiB (DSTACK_RUNNER_PULL_MAX_BYTES), read from disk as written
+            assertThat(pulled.pulls()).isGreaterThanOrEqualTo(5);
+            // messages are read from disk as a page is written (4 MiB growth measured; 25-35 MiB when pages were built in memory)
+            assertThat(peak - rssBefore).as("RSS growth in KiB").isLessThan(24 * 1024);
         }
     }
 
