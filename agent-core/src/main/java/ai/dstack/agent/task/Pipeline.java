@@ -127,13 +127,14 @@ final class Pipeline implements Runnable {
 
     /** Steps 1–7: prepare, pull, create; the container to start, empty when the task ended. */
     private Optional<String> prepareUpToStart(TaskSpec spec) {
-        if (resumeAt == TaskStatus.PENDING && !task.advance(TaskStatus.PENDING, TaskStatus.PREPARING)) {
+        // preparing and pulling are recorded with the create's write: a restart repeats them (idempotent)
+        if (resumeAt == TaskStatus.PENDING && !task.advanceDeferred(TaskStatus.PENDING, TaskStatus.PREPARING)) {
             return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !prepare(spec)) {
             return Optional.empty();
         }
-        if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !task.advance(TaskStatus.PREPARING, TaskStatus.PULLING)) {
+        if (resumeAt.compareTo(TaskStatus.PULLING) < 0 && !task.advanceDeferred(TaskStatus.PREPARING, TaskStatus.PULLING)) {
             return Optional.empty();
         }
         if (resumeAt.compareTo(TaskStatus.CREATING) < 0) {
@@ -160,7 +161,7 @@ final class Pipeline implements Runnable {
         if (task.state().gpuIds() == null) {
             try {
                 List<String> ids = services.gpus().allocate(task.id(), spec.gpu());
-                task.update(s -> s.withGpuIds(ids));
+                task.updateDeferred(s -> s.withGpuIds(ids)); // durable with CREATING, before any container holds them
             } catch (GpuPool.NoCapacityException e) {
                 return fail("executor_error", e.getMessage());
             }
@@ -250,7 +251,8 @@ final class Pipeline implements Runnable {
             if (id == null) {
                 return Optional.empty();
             }
-            task.update(s -> s.withContainerId(id));
+            // written with the start's record: a restart finds a created container by its name anyway
+            task.updateDeferred(s -> s.withContainerId(id));
             return Optional.of(id);
         } catch (EngineException e) {
             Optional<String> earlier = earlierContainer(plan);

@@ -24,6 +24,8 @@ final class Task {
     private volatile PullHandle pull;
     private Thread preparing;
     private boolean removed;
+    /** The snapshot holds deferred changes not yet in the task file. */
+    private boolean unsaved;
 
     Task(TaskState initial, TaskStore store) {
         this.state = initial;
@@ -60,14 +62,33 @@ final class Task {
         lock.lock();
         try {
             TaskState next = change.apply(state);
-            if (next.equals(state)) {
+            if (next.equals(state) && !unsaved) {
                 return;
             }
             state = next;
             try {
                 store.save(next);
+                unsaved = false;
             } catch (IOException e) {
                 LOG.warning("task " + id() + ": cannot write its state file: " + e.getMessage());
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * A change written with the next {@link #update}, not now (each write costs two fsyncs): for
+     * the steps before the engine create, which a restarted shim simply repeats when their record
+     * is lost (a crash between two writes looks the same), so they need not be durable on their own.
+     */
+    void updateDeferred(UnaryOperator<TaskState> change) {
+        lock.lock();
+        try {
+            TaskState next = change.apply(state);
+            if (!next.equals(state)) {
+                state = next;
+                unsaved = true;
             }
         } finally {
             lock.unlock();
@@ -86,12 +107,25 @@ final class Task {
 
     /** Moves {@code from → to}; false (nothing changed) when the task is no longer in {@code from}. */
     boolean advance(TaskStatus from, TaskStatus to) {
+        return advance(from, to, true);
+    }
+
+    /** {@link #advance}, written with the next update ({@link #updateDeferred}). */
+    boolean advanceDeferred(TaskStatus from, TaskStatus to) {
+        return advance(from, to, false);
+    }
+
+    private boolean advance(TaskStatus from, TaskStatus to, boolean now) {
         lock.lock();
         try {
             if (state.status() != from) {
                 return false;
             }
-            update(s -> s.withStatus(to));
+            if (now) {
+                update(s -> s.withStatus(to));
+            } else {
+                updateDeferred(s -> s.withStatus(to));
+            }
             return true;
         } finally {
             lock.unlock();
