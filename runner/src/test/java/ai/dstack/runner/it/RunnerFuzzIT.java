@@ -32,10 +32,7 @@ class RunnerFuzzIT {
     @Test
     void malformedRequestsGetA4xxAndTheRunnerStillTakesCodeAndRuns() throws Exception {
         long seed = Long.getLong("fuzz.seed", RunnerFuzz.DEFAULT_SEED);
-        List<Integer> indices = FuzzRun.only(System.getProperty("fuzz.only"));
-        if (indices == null) {
-            indices = FuzzRun.all(Integer.getInteger("fuzz.count", 2500));
-        }
+        List<Integer> indices = FuzzRun.selected(2500);
         try (RunnerContainer c = RunnerContainer.start(LocalImages.BASE, Map.of())) {
             int port = c.hostPort(RunnerContainer.HTTP_PORT);
             ApiClient api = new ApiClient(port);

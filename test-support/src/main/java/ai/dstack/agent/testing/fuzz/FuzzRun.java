@@ -135,6 +135,12 @@ public final class FuzzRun {
         return out;
     }
 
+    /** The cases a run takes: {@code -Dfuzz.only} (see {@link #only}), else {@code -Dfuzz.count} (default given) from 0. */
+    public static List<Integer> selected(int defaultCount) {
+        List<Integer> only = only(System.getProperty("fuzz.only"));
+        return only != null ? only : all(Integer.getInteger("fuzz.count", defaultCount));
+    }
+
     /** 0 … count-1. */
     public static List<Integer> all(int count) {
         List<Integer> out = new ArrayList<>(count);

@@ -20,6 +20,26 @@ public final class JsonFamilies {
     private JsonFamilies() {
     }
 
+    /** The families both fuzzers draw from this class, by name (traversal needs the route's places). */
+    public static final List<String> NAMES = List.of("json-truncated", "json-syntax", "json-types", "numbers", "nesting",
+            "huge", "duplicate-keys", "encodings", "unknown-and-null");
+
+    /** Case {@code i} of the named family (one of {@link #NAMES}) for route {@code r}. */
+    public static Made of(String family, SplittableRandom rnd, Route r, int i) {
+        return switch (family) {
+            case "json-truncated" -> truncated(rnd, r, i);
+            case "json-syntax" -> syntax(rnd, r, i);
+            case "json-types" -> types(rnd, r, i);
+            case "numbers" -> numbers(rnd, r, i);
+            case "nesting" -> nesting(rnd, r, i);
+            case "huge" -> huge(rnd, r, i);
+            case "duplicate-keys" -> duplicates(rnd, r, i);
+            case "encodings" -> encodings(rnd, r, i);
+            case "unknown-and-null" -> unknownAndNull(rnd, r, i);
+            default -> throw new IllegalArgumentException("not a JSON family: " + family);
+        };
+    }
+
     /** The JSON type of a known field. */
     public enum Kind { STRING, INT, LONG, UINT, FLOAT, BOOL, STRINGS, OBJECTS, OBJECT }
 

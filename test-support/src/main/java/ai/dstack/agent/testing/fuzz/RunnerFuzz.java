@@ -140,17 +140,7 @@ public final class RunnerFuzz {
                 }
                 default -> {
                     target = submit.endpoint();
-                    m = switch (family) {
-                        case "json-truncated" -> JsonFamilies.truncated(rnd, submit, i);
-                        case "json-syntax" -> JsonFamilies.syntax(rnd, submit, i);
-                        case "json-types" -> JsonFamilies.types(rnd, submit, i);
-                        case "numbers" -> JsonFamilies.numbers(rnd, submit, i);
-                        case "nesting" -> JsonFamilies.nesting(rnd, submit, i);
-                        case "huge" -> JsonFamilies.huge(rnd, submit, i);
-                        case "duplicate-keys" -> JsonFamilies.duplicates(rnd, submit, i);
-                        case "encodings" -> JsonFamilies.encodings(rnd, submit, i);
-                        default -> JsonFamilies.unknownAndNull(rnd, submit, i);
-                    };
+                    m = JsonFamilies.of(family, rnd, submit, i);
                 }
             }
             if (m != null) {

@@ -129,18 +129,8 @@ public final class ShimFuzz {
                 default -> {
                     Route r = routes.get(rnd.nextInt(routes.size()));
                     target = r.endpoint();
-                    m = switch (family) {
-                        case "json-truncated" -> JsonFamilies.truncated(rnd, r, i);
-                        case "json-syntax" -> JsonFamilies.syntax(rnd, r, i);
-                        case "json-types" -> JsonFamilies.types(rnd, r, i);
-                        case "numbers" -> JsonFamilies.numbers(rnd, r, i);
-                        case "nesting" -> JsonFamilies.nesting(rnd, r, i);
-                        case "huge" -> JsonFamilies.huge(rnd, r, i);
-                        case "duplicate-keys" -> JsonFamilies.duplicates(rnd, r, i);
-                        case "encodings" -> JsonFamilies.encodings(rnd, r, i);
-                        case "unknown-and-null" -> JsonFamilies.unknownAndNull(rnd, r, i);
-                        default -> JsonFamilies.traversal(rnd, r, i, places(r));
-                    };
+                    m = JsonFamilies.NAMES.contains(family) ? JsonFamilies.of(family, rnd, r, i)
+                            : JsonFamilies.traversal(rnd, r, i, places(r));
                 }
             }
             if (m != null) {
